@@ -1,0 +1,1 @@
+"""connfacade client: generated stubs, typed Python clients and the ``connfacade`` command."""

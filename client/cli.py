@@ -1,0 +1,5 @@
+"""The ``connfacade`` command."""
+
+
+def main() -> None:
+    raise SystemExit("not yet")

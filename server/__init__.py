@@ -1,0 +1,1 @@
+"""connfacade server: the gRPC facade over the AWS connection APIs."""
