@@ -1,0 +1,1 @@
+"""The gRPC layer: servicers that translate proto ⇄ domain, and the status boundary."""

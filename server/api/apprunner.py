@@ -1,0 +1,99 @@
+"""connfacade.apprunner.v1.ConnectionService: proto ⇄ domain, nothing more."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from connfacade.apprunner.v1 import connection_service_pb2 as pb
+from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
+from connfacade.server.api import convert
+from connfacade.server.api.boundary import unary
+from connfacade.server.domain import ConnectionStatus
+
+if TYPE_CHECKING:
+    import grpc
+    from connfacade.server.domain import Connection, Tag
+    from connfacade.server.operations import AppRunnerConnections
+
+    Ctx = grpc.aio.ServicerContext[Any, Any]
+
+_PROVIDERS = {v.number: v.name for v in pb.ProviderType.DESCRIPTOR.values}
+_STATUS = {s: pb.ConnectionStatus.Value(f"CONNECTION_STATUS_{s.value}") for s in ConnectionStatus}
+
+
+def connection_pb(c: Connection) -> pb.Connection:
+    """A domain connection as the App Runner proto."""
+    return pb.Connection(
+        connection_name=c.name,
+        connection_arn=c.arn,
+        provider_type=pb.ProviderType.Value(f"PROVIDER_TYPE_{c.provider_type.value}")
+        if c.provider_type
+        else pb.PROVIDER_TYPE_UNSPECIFIED,
+        status=_STATUS[c.status],
+        created_at=convert.timestamp(c.created_at),
+        console_url=c.console_url,
+    )
+
+
+def _tags_pb(tags: tuple[Tag, ...]) -> list[pb.Tag]:
+    return [pb.Tag(key=t.key, value=t.value) for t in tags]
+
+
+class AppRunnerConnectionService(pb_grpc.ConnectionServiceServicer):
+    """Serves App Runner connections from `AppRunnerConnections`."""
+
+    def __init__(self, ops: AppRunnerConnections) -> None:
+        self._ops = ops
+
+    @unary("apprunner.CreateConnection")
+    async def CreateConnection(
+        self, request: pb.CreateConnectionRequest, context: Ctx
+    ) -> pb.CreateConnectionResponse:
+        connection = await self._ops.create_connection(
+            name=request.connection_name,
+            provider_type=convert.provider_type(request.provider_type, _PROVIDERS),
+            tags=convert.tags(request.tags),
+        )
+        return pb.CreateConnectionResponse(connection=connection_pb(connection))
+
+    @unary("apprunner.ListConnections")
+    async def ListConnections(
+        self, request: pb.ListConnectionsRequest, context: Ctx
+    ) -> pb.ListConnectionsResponse:
+        page = await self._ops.list_connections(
+            name=request.connection_name,
+            max_results=convert.optional_int(request, "max_results"),
+            next_token=request.next_token,
+        )
+        return pb.ListConnectionsResponse(
+            connection_summary_list=[connection_pb(c) for c in page.items], next_token=page.next_token
+        )
+
+    @unary("apprunner.GetConnection")
+    async def GetConnection(self, request: pb.GetConnectionRequest, context: Ctx) -> pb.GetConnectionResponse:
+        connection = await self._ops.get_connection(arn=request.connection_arn, name=request.connection_name)
+        return pb.GetConnectionResponse(connection=connection_pb(connection))
+
+    @unary("apprunner.DeleteConnection")
+    async def DeleteConnection(
+        self, request: pb.DeleteConnectionRequest, context: Ctx
+    ) -> pb.DeleteConnectionResponse:
+        connection = await self._ops.delete_connection(arn=request.connection_arn)
+        return pb.DeleteConnectionResponse(connection=connection_pb(connection))
+
+    @unary("apprunner.TagResource")
+    async def TagResource(self, request: pb.TagResourceRequest, context: Ctx) -> pb.TagResourceResponse:
+        await self._ops.tag_resource(arn=request.resource_arn, tags=convert.tags(request.tags))
+        return pb.TagResourceResponse()
+
+    @unary("apprunner.UntagResource")
+    async def UntagResource(self, request: pb.UntagResourceRequest, context: Ctx) -> pb.UntagResourceResponse:
+        await self._ops.untag_resource(arn=request.resource_arn, keys=list(request.tag_keys))
+        return pb.UntagResourceResponse()
+
+    @unary("apprunner.ListTagsForResource")
+    async def ListTagsForResource(
+        self, request: pb.ListTagsForResourceRequest, context: Ctx
+    ) -> pb.ListTagsForResourceResponse:
+        tags = await self._ops.list_tags_for_resource(arn=request.resource_arn)
+        return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))

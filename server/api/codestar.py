@@ -1,0 +1,192 @@
+"""connfacade.codestar.v1 ConnectionService and HostService: proto ⇄ domain, nothing more."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from connfacade.codestar.v1 import connection_service_pb2 as pb
+from connfacade.codestar.v1 import connection_service_pb2_grpc as pb_grpc
+from connfacade.codestar.v1 import host_service_pb2 as host_pb
+from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc
+from connfacade.codestar.v1 import types_pb2
+from connfacade.server.api import convert
+from connfacade.server.api.boundary import unary
+from connfacade.server.domain import ConnectionStatus, VpcConfiguration
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import grpc
+    from connfacade.server.domain import Connection, Host, ProviderType, Tag
+    from connfacade.server.operations import CodeStarConnections, CodeStarHosts
+
+    Ctx = grpc.aio.ServicerContext[Any, Any]
+
+_PROVIDERS = {v.number: v.name for v in types_pb2.ProviderType.DESCRIPTOR.values}
+_STATUS = {s: pb.ConnectionStatus.Value(f"CONNECTION_STATUS_{s.value}") for s in ConnectionStatus}
+
+
+def _provider_pb(p: ProviderType | None) -> types_pb2.ProviderType.ValueType:
+    return (
+        types_pb2.ProviderType.Value(f"PROVIDER_TYPE_{p.value}") if p else types_pb2.PROVIDER_TYPE_UNSPECIFIED
+    )
+
+
+def _tags_pb(tags: Iterable[Tag]) -> list[types_pb2.Tag]:
+    return [types_pb2.Tag(key=t.key, value=t.value) for t in tags]
+
+
+def connection_pb(c: Connection) -> pb.Connection:
+    """A domain connection as the CodeStar proto."""
+    return pb.Connection(
+        connection_name=c.name,
+        connection_arn=c.arn,
+        provider_type=_provider_pb(c.provider_type),
+        owner_account_id=c.owner_account_id,
+        connection_status=_STATUS[c.status],
+        host_arn=c.host_arn,
+        console_url=c.console_url,
+    )
+
+
+def host_pb_of(h: Host) -> host_pb.Host:
+    """A domain host as the proto."""
+    vpc = h.vpc_configuration
+    return host_pb.Host(
+        name=h.name,
+        host_arn=h.arn,
+        provider_type=_provider_pb(h.provider_type),
+        provider_endpoint=h.provider_endpoint,
+        vpc_configuration=host_pb.VpcConfiguration(
+            vpc_id=vpc.vpc_id,
+            subnet_ids=vpc.subnet_ids,
+            security_group_ids=vpc.security_group_ids,
+            tls_certificate=vpc.tls_certificate,
+        )
+        if vpc
+        else None,
+        status=h.status,
+        status_message=h.status_message,
+    )
+
+
+def _vpc(message: Any) -> VpcConfiguration | None:
+    if not message.HasField("vpc_configuration"):
+        return None
+    v = message.vpc_configuration
+    return VpcConfiguration(v.vpc_id, tuple(v.subnet_ids), tuple(v.security_group_ids), v.tls_certificate)
+
+
+class CodeStarConnectionService(pb_grpc.ConnectionServiceServicer):
+    """Serves CodeStar connections from `CodeStarConnections`."""
+
+    def __init__(self, ops: CodeStarConnections) -> None:
+        self._ops = ops
+
+    @unary("codestar.CreateConnection")
+    async def CreateConnection(
+        self, request: pb.CreateConnectionRequest, context: Ctx
+    ) -> pb.CreateConnectionResponse:
+        connection, tags = await self._ops.create_connection(
+            name=request.connection_name,
+            provider_type=convert.provider_type(request.provider_type, _PROVIDERS),
+            tags=convert.tags(request.tags),
+            host_arn=request.host_arn,
+        )
+        return pb.CreateConnectionResponse(
+            connection_arn=connection.arn, tags=_tags_pb(tags), connection=connection_pb(connection)
+        )
+
+    @unary("codestar.GetConnection")
+    async def GetConnection(self, request: pb.GetConnectionRequest, context: Ctx) -> pb.GetConnectionResponse:
+        connection = await self._ops.get_connection(arn=request.connection_arn)
+        return pb.GetConnectionResponse(connection=connection_pb(connection))
+
+    @unary("codestar.ListConnections")
+    async def ListConnections(
+        self, request: pb.ListConnectionsRequest, context: Ctx
+    ) -> pb.ListConnectionsResponse:
+        page = await self._ops.list_connections(
+            provider_type=convert.provider_type(
+                request.provider_type_filter, _PROVIDERS, "provider_type_filter"
+            ),
+            host_arn=request.host_arn_filter,
+            max_results=convert.optional_int(request, "max_results"),
+            next_token=request.next_token,
+        )
+        return pb.ListConnectionsResponse(
+            connections=[connection_pb(c) for c in page.items], next_token=page.next_token
+        )
+
+    @unary("codestar.DeleteConnection")
+    async def DeleteConnection(
+        self, request: pb.DeleteConnectionRequest, context: Ctx
+    ) -> pb.DeleteConnectionResponse:
+        await self._ops.delete_connection(arn=request.connection_arn)
+        return pb.DeleteConnectionResponse()
+
+    @unary("codestar.TagResource")
+    async def TagResource(self, request: pb.TagResourceRequest, context: Ctx) -> pb.TagResourceResponse:
+        await self._ops.tag_resource(arn=request.resource_arn, tags=convert.tags(request.tags))
+        return pb.TagResourceResponse()
+
+    @unary("codestar.UntagResource")
+    async def UntagResource(self, request: pb.UntagResourceRequest, context: Ctx) -> pb.UntagResourceResponse:
+        await self._ops.untag_resource(arn=request.resource_arn, keys=list(request.tag_keys))
+        return pb.UntagResourceResponse()
+
+    @unary("codestar.ListTagsForResource")
+    async def ListTagsForResource(
+        self, request: pb.ListTagsForResourceRequest, context: Ctx
+    ) -> pb.ListTagsForResourceResponse:
+        tags = await self._ops.list_tags_for_resource(arn=request.resource_arn)
+        return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))
+
+
+class CodeStarHostService(host_grpc.HostServiceServicer):
+    """Serves CodeStar hosts from `CodeStarHosts`."""
+
+    def __init__(self, ops: CodeStarHosts) -> None:
+        self._ops = ops
+
+    @unary("codestar.CreateHost")
+    async def CreateHost(
+        self, request: host_pb.CreateHostRequest, context: Ctx
+    ) -> host_pb.CreateHostResponse:
+        arn, tags = await self._ops.create_host(
+            name=request.name,
+            provider_type=convert.provider_type(request.provider_type, _PROVIDERS),
+            provider_endpoint=request.provider_endpoint,
+            vpc_configuration=_vpc(request),
+            tags=convert.tags(request.tags),
+        )
+        return host_pb.CreateHostResponse(host_arn=arn, tags=_tags_pb(tags))
+
+    @unary("codestar.GetHost")
+    async def GetHost(self, request: host_pb.GetHostRequest, context: Ctx) -> host_pb.GetHostResponse:
+        return host_pb.GetHostResponse(host=host_pb_of(await self._ops.get_host(arn=request.host_arn)))
+
+    @unary("codestar.ListHosts")
+    async def ListHosts(self, request: host_pb.ListHostsRequest, context: Ctx) -> host_pb.ListHostsResponse:
+        page = await self._ops.list_hosts(
+            max_results=convert.optional_int(request, "max_results"), next_token=request.next_token
+        )
+        return host_pb.ListHostsResponse(
+            hosts=[host_pb_of(h) for h in page.items], next_token=page.next_token
+        )
+
+    @unary("codestar.DeleteHost")
+    async def DeleteHost(
+        self, request: host_pb.DeleteHostRequest, context: Ctx
+    ) -> host_pb.DeleteHostResponse:
+        await self._ops.delete_host(arn=request.host_arn)
+        return host_pb.DeleteHostResponse()
+
+    @unary("codestar.UpdateHost")
+    async def UpdateHost(
+        self, request: host_pb.UpdateHostRequest, context: Ctx
+    ) -> host_pb.UpdateHostResponse:
+        await self._ops.update_host(
+            arn=request.host_arn, provider_endpoint=request.provider_endpoint, vpc_configuration=_vpc(request)
+        )
+        return host_pb.UpdateHostResponse()

@@ -1,0 +1,117 @@
+"""Domain errors → gRPC statuses with google.rpc details: the one boundary.
+
+Every failure that leaves the server is built here, per DESIGN.md's table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from connfacade.server.domain import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidArgument,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    Throttled,
+    Unavailable,
+)
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+ERROR_DOMAIN = "connfacade.aws"
+DETAILS_KEY = "grpc-status-details-bin"
+
+
+@dataclass(frozen=True)
+class RichStatus(grpc.Status):
+    """A status with its packed details and extra trailing metadata."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(int(seconds * 1e9))
+    return d
+
+
+def _error_info(err: DomainError) -> error_details_pb2.ErrorInfo:
+    meta = {"aws_request_id": err.aws_request_id} if err.aws_request_id else {}
+    return error_details_pb2.ErrorInfo(
+        reason=err.aws_code or type(err).__name__, domain=ERROR_DOMAIN, metadata=meta
+    )
+
+
+def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa: PLR0911 - one arm per row
+    match err:
+        case InvalidArgument():
+            return grpc.StatusCode.INVALID_ARGUMENT, [
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                        for v in err.violations
+                    ]
+                )
+            ]
+        case InvalidRequest():
+            return grpc.StatusCode.INVALID_ARGUMENT, [_error_info(err)]
+        case NotFound():
+            return grpc.StatusCode.NOT_FOUND, [
+                error_details_pb2.ResourceInfo(
+                    resource_type=err.resource_type, resource_name=err.resource_name, description=err.message
+                )
+            ]
+        case QuotaExceeded():
+            return grpc.StatusCode.RESOURCE_EXHAUSTED, [
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(subject=err.subject, description=err.message)
+                    ]
+                ),
+                _error_info(err),
+            ]
+        case Throttled() | Unavailable():
+            return grpc.StatusCode.UNAVAILABLE, [
+                error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after)),
+                _error_info(err),
+            ]
+        case Conflict():
+            return grpc.StatusCode.FAILED_PRECONDITION, [_error_info(err)]
+        case PermissionDenied():
+            return grpc.StatusCode.PERMISSION_DENIED, [_error_info(err)]
+        case AuthenticationFailed():
+            return grpc.StatusCode.UNAUTHENTICATED, [_error_info(err)]
+        case _:
+            return grpc.StatusCode.INTERNAL, [_error_info(err)]
+
+
+def to_status(err: BaseException, *, request_id: str, aws_request_id: str = "") -> RichStatus:
+    """The status the caller sees for ``err``; unexpected errors say only INTERNAL."""
+    if isinstance(err, DomainError):
+        code, details = _details(err)
+        message = err.message
+        aws_request_id = err.aws_request_id or aws_request_id
+    else:
+        code = grpc.StatusCode.INTERNAL
+        details = [error_details_pb2.RequestInfo(request_id=request_id)]
+        message = f"internal error; see the server log for request id {request_id}"
+    packed = []
+    for detail in details:
+        item = any_pb2.Any()
+        item.Pack(detail)  # type: ignore[arg-type]  # every detail is a protobuf message
+        packed.append(item)
+    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
+    trailing: list[tuple[str, str | bytes]] = [
+        (DETAILS_KEY, proto.SerializeToString()),
+        ("x-request-id", request_id),
+    ]
+    if aws_request_id:
+        trailing.append(("x-aws-request-id", aws_request_id))
+    return RichStatus(code=code, details=message, trailing_metadata=tuple(trailing))

@@ -1,0 +1,101 @@
+"""The aiobotocore backend: one long-lived client per AWS service."""
+
+from __future__ import annotations
+
+import re
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any, Self
+
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import BotoCoreError, ClientError
+from connfacade.server import callcontext
+from connfacade.server.backend.errors import translate_client_error, translate_transport_error
+from connfacade.server.domain import Service
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _method_name(operation: str) -> str:
+    return _SNAKE.sub("_", operation).lower()
+
+
+class AioBotoBackend:
+    """Calls AWS (or the emulator, through ``endpoint_url``) with aiobotocore.
+
+    Clients are created once at `start` and reused: each holds a connection
+    pool, sized deliberately (aiobotocore's default of 10 starves concurrent
+    callers). Credentials come from the default chain unless given.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        endpoint_url: str | None = None,
+        credentials: tuple[str, str] | None = None,
+        max_pool_connections: int = 64,
+        max_attempts: int = 3,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
+    ) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._credentials = credentials
+        self._config = AioConfig(
+            region_name=region,
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        self._stack = AsyncExitStack()
+        self._clients: dict[Service, Any] = {}
+
+    async def start(self) -> None:
+        """Creates the clients; call once before `call`."""
+        session = get_session()
+        extra: dict[str, str] = {}
+        if self._credentials is not None:
+            extra = {"aws_access_key_id": self._credentials[0], "aws_secret_access_key": self._credentials[1]}
+        for service in Service:
+            client = session.create_client(
+                service.value, endpoint_url=self.endpoint_url, config=self._config, **extra
+            )
+            self._clients[service] = await self._stack.enter_async_context(client)
+
+    async def close(self) -> None:
+        """Closes the clients and their connection pools."""
+        self._clients.clear()
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def call(self, service: Service, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Calls one AWS operation; every failure leaves as a domain error."""
+        client = self._clients.get(service)
+        if client is None:
+            raise RuntimeError("AioBotoBackend.call before start()")
+        method = getattr(client, _method_name(operation))
+        try:
+            response: dict[str, Any] = await method(**params)
+        except ClientError as err:
+            meta = err.response.get("ResponseMetadata", {})
+            callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
+            raise translate_client_error(err, service, operation, params) from err
+        except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise translate_transport_error(err, operation) from err
+        callcontext.record_aws_request_id(str(response.get("ResponseMetadata", {}).get("RequestId", "")))
+        return response

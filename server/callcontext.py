@@ -1,0 +1,41 @@
+"""Per-call facts that lower layers record and the gRPC boundary reports.
+
+A grpc.aio handler runs in its own task, so a ContextVar set at the start of a
+call is that call's alone; the backend records the AWS request id here instead
+of threading it through every return value.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+_current: ContextVar[CallContext | None] = ContextVar("connfacade_call", default=None)
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What one RPC learned on its way through the layers."""
+
+    request_id: str
+    method: str = ""
+    aws_request_id: str = ""
+
+
+def begin(request_id: str, method: str = "") -> CallContext:
+    """Starts the context of the current call and returns it."""
+    ctx = CallContext(request_id=request_id, method=method)
+    _current.set(ctx)
+    return ctx
+
+
+def current() -> CallContext | None:
+    """The current call's context, if a call is in progress."""
+    return _current.get()
+
+
+def record_aws_request_id(request_id: str) -> None:
+    """Remembers the id of the latest AWS response for the current call."""
+    ctx = _current.get()
+    if ctx is not None and request_id:
+        ctx.aws_request_id = request_id

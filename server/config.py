@@ -1,0 +1,133 @@
+"""Server settings from flags and environment variables (flags win)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_EMULATOR = "127.0.0.1:4599"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything `connfacade serve` can be told; see README's configuration table."""
+
+    listen: tuple[str, ...] = (DEFAULT_LISTEN,)
+    backend: str = "emulator"
+    region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    emulator_address: str = DEFAULT_EMULATOR
+    log_level: str = "info"
+    log_format: str = "json"
+    shutdown_grace: float = 10.0
+    aws_max_attempts: int = 3
+    aws_max_pool_connections: int = 64
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def emulator_host_port(self) -> tuple[str, int]:
+        """The emulator's host and port (port 0 picks a free one)."""
+        host, _, port = self.emulator_address.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+
+_ENV = {
+    "listen": "CONNFACADE_LISTEN",
+    "backend": "CONNFACADE_BACKEND",
+    "region": "CONNFACADE_REGION",
+    "aws_endpoint_url": "CONNFACADE_AWS_ENDPOINT_URL",
+    "emulator_address": "CONNFACADE_EMULATOR_ADDRESS",
+    "log_level": "CONNFACADE_LOG_LEVEL",
+    "log_format": "CONNFACADE_LOG_FORMAT",
+    "shutdown_grace": "CONNFACADE_SHUTDOWN_GRACE",
+    "aws_max_attempts": "CONNFACADE_AWS_MAX_ATTEMPTS",
+    "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `connfacade serve` argument parser; every flag also has an env variable."""
+    p = argparse.ArgumentParser(prog="connfacade serve", description="Run the connfacade gRPC server.")
+    p.add_argument(
+        "--listen",
+        action="append",
+        metavar="ADDR",
+        help=f"host:port or unix:/path; repeatable (env {_ENV['listen']}, comma-separated; "
+        f"default {DEFAULT_LISTEN})",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["emulator", "aws"],
+        help=f"emulator: start the embedded AWS emulator; aws: real AWS with the default "
+        f"credential chain (env {_ENV['backend']}; default emulator)",
+    )
+    p.add_argument("--region", help=f"AWS region (env {_ENV['region']}, then AWS_REGION; default us-east-1)")
+    p.add_argument("--aws-endpoint-url", help=f"override the AWS endpoint (env {_ENV['aws_endpoint_url']})")
+    p.add_argument(
+        "--emulator-address",
+        metavar="HOST:PORT",
+        help=f"where the embedded emulator listens (env {_ENV['emulator_address']}; "
+        f"default {DEFAULT_EMULATOR}; port 0 picks a free one)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help=f"env {_ENV['log_level']}; default info",
+    )
+    p.add_argument(
+        "--log-format", choices=["json", "console"], help=f"env {_ENV['log_format']}; default json"
+    )
+    p.add_argument(
+        "--shutdown-grace",
+        type=float,
+        metavar="SECONDS",
+        help=f"how long in-flight calls get on SIGTERM (env {_ENV['shutdown_grace']}; default 10)",
+    )
+    p.add_argument(
+        "--aws-max-attempts", type=int, help=f"botocore retry attempts (env {_ENV['aws_max_attempts']})"
+    )
+    p.add_argument(
+        "--aws-max-pool-connections",
+        type=int,
+        help=f"HTTP connections per AWS client (env {_ENV['aws_max_pool_connections']})",
+    )
+    return p
+
+
+def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``argv`` and ``environ`` (defaults: the process's)."""
+    env = os.environ if environ is None else environ
+    args = parser().parse_args(argv)
+    defaults = Settings()
+
+    def pick(name: str) -> str | None:
+        value = getattr(args, name)
+        if value is not None:
+            return ",".join(value) if isinstance(value, list) else str(value)
+        return env.get(_ENV[name]) or None
+
+    listen = pick("listen")
+    region = pick("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region
+    try:
+        return Settings(
+            listen=tuple(a.strip() for a in listen.split(",") if a.strip()) if listen else defaults.listen,
+            backend=pick("backend") or defaults.backend,
+            region=region,
+            aws_endpoint_url=pick("aws_endpoint_url"),
+            emulator_address=pick("emulator_address") or defaults.emulator_address,
+            log_level=(pick("log_level") or defaults.log_level).lower(),
+            log_format=pick("log_format") or defaults.log_format,
+            shutdown_grace=float(pick("shutdown_grace") or defaults.shutdown_grace),
+            aws_max_attempts=int(pick("aws_max_attempts") or defaults.aws_max_attempts),
+            aws_max_pool_connections=int(
+                pick("aws_max_pool_connections") or defaults.aws_max_pool_connections
+            ),
+        )
+    except ValueError as err:
+        parser().error(f"bad setting: {err}")

@@ -1,0 +1,53 @@
+"""Domain types of connfacade: what a connection is, what can go wrong.
+
+Nothing here imports grpc, protobuf or botocore: servicers translate protos to
+these types and backends translate AWS payloads to them.
+"""
+
+from connfacade.server.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    Throttled,
+    Unavailable,
+    UpstreamInternal,
+)
+from connfacade.server.domain.models import (
+    Connection,
+    ConnectionStatus,
+    Host,
+    Page,
+    ProviderType,
+    Service,
+    Tag,
+    VpcConfiguration,
+)
+
+__all__ = [
+    "AuthenticationFailed",
+    "Conflict",
+    "Connection",
+    "ConnectionStatus",
+    "DomainError",
+    "FieldViolation",
+    "Host",
+    "InvalidArgument",
+    "InvalidRequest",
+    "NotFound",
+    "Page",
+    "PermissionDenied",
+    "ProviderType",
+    "QuotaExceeded",
+    "Service",
+    "Tag",
+    "Throttled",
+    "Unavailable",
+    "UpstreamInternal",
+    "VpcConfiguration",
+]

@@ -1,0 +1,93 @@
+"""What can go wrong, in the facade's own terms.
+
+Backends raise these (translated from AWS errors in exactly one place), the
+validation layer raises InvalidArgument, and the gRPC boundary turns each into
+a status with rich details in exactly one place (`connfacade.server.api.status`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One bad request field: its proto path (``tags[0].key``) and why."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every failure the facade reports to callers.
+
+    ``aws_code`` is AWS's error code when AWS produced the failure;
+    ``aws_request_id`` travels back to the caller in trailing metadata.
+    """
+
+    def __init__(self, message: str, *, aws_code: str = "", aws_request_id: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.aws_code = aws_code
+        self.aws_request_id = aws_request_id
+
+
+class InvalidArgument(DomainError):
+    """The request violates the service model; nothing was sent to AWS."""
+
+    def __init__(self, violations: list[FieldViolation], message: str = "") -> None:
+        super().__init__(message or "; ".join(f"{v.field}: {v.description}" for v in violations))
+        self.violations = violations
+
+
+class InvalidRequest(DomainError):
+    """AWS rejected the request as invalid (InvalidRequestException and kin)."""
+
+
+class NotFound(DomainError):
+    """The named resource does not exist."""
+
+    def __init__(self, message: str, *, resource_type: str, resource_name: str, **kw: str) -> None:
+        super().__init__(message, **kw)
+        self.resource_type = resource_type
+        self.resource_name = resource_name
+
+
+class QuotaExceeded(DomainError):
+    """An AWS quota or limit would be exceeded."""
+
+    def __init__(self, message: str, *, subject: str, **kw: str) -> None:
+        super().__init__(message, **kw)
+        self.subject = subject
+
+
+class Throttled(DomainError):
+    """AWS kept throttling after retries; the caller should retry later."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **kw: str) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """AWS (or the resource) is unavailable for now; retrying may succeed."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **kw: str) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class UpstreamInternal(Unavailable):
+    """AWS answered with a server-side error (5xx)."""
+
+
+class Conflict(DomainError):
+    """The resource is in a state that does not allow the operation."""
+
+
+class PermissionDenied(DomainError):
+    """AWS refused the facade's credentials for this action."""
+
+
+class AuthenticationFailed(DomainError):
+    """AWS did not accept the facade's credentials at all."""

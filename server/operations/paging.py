@@ -1,0 +1,26 @@
+"""Following AWS page tokens through the empty pages AWS sometimes returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from connfacade.server.domain import Page
+
+T = TypeVar("T")
+
+# App Runner is known to answer an empty page with a NextToken; a caller should
+# never see one, but a broken upstream must not keep us looping for ever.
+MAX_EMPTY_HOPS = 50
+
+
+async def first_nonempty_page(fetch: Callable[[str], Awaitable[Page[T]]], token: str) -> Page[T]:
+    """Fetches pages from ``token`` until one has items or there is no next token."""
+    page = await fetch(token)
+    hops = 0
+    while not page.items and page.next_token and hops < MAX_EMPTY_HOPS:
+        page = await fetch(page.next_token)
+        hops += 1
+    return page

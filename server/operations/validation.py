@@ -1,0 +1,36 @@
+"""Model validation before any AWS call, reported in proto field names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from connfacade.server.awsmodel import snake_path, validate
+from connfacade.server.domain import FieldViolation, InvalidArgument, Service
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Limits AWS documents but its service models do not state. Everything else
+# comes from the models; keep this table to what the models cannot say.
+APPRUNNER_MAX_TAGS = 50
+_TAG_LIMITS = {
+    (Service.APPRUNNER, "CreateConnection"): APPRUNNER_MAX_TAGS,
+    (Service.APPRUNNER, "TagResource"): APPRUNNER_MAX_TAGS,
+}
+
+
+def check(service: Service, operation: str, params: Mapping[str, Any]) -> None:
+    """Raises InvalidArgument naming every field of ``params`` that AWS would reject.
+
+    Proto fields are the AWS members in snake_case, so the model's member path
+    names the proto field the caller set.
+    """
+    violations = [
+        FieldViolation(snake_path(v.path), v.message) for v in validate(service.value, operation, params)
+    ]
+    limit = _TAG_LIMITS.get((service, operation))
+    tags = params.get("Tags")
+    if limit is not None and isinstance(tags, list) and len(tags) > limit:
+        violations.append(FieldViolation("tags", f"at most {limit} tags per resource; got {len(tags)}"))
+    if violations:
+        raise InvalidArgument(violations)
