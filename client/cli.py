@@ -1,5 +1,261 @@
-"""The ``connfacade`` command."""
+"""The ``connfacade`` command: run the server, or call any RPC and print the answer as JSON.
+
+``connfacade serve [ARGS...]`` hands its arguments to the server (installed with
+the ``server`` extra). ``connfacade apprunner|codestar <rpc> [flags]`` calls one
+RPC through the sync client: the response goes to stdout as JSON; a failure
+goes to stderr as a JSON object with the status code, message and details, and
+the exit code is 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Protocol
+
+from connfacade.client import _cli_spec as spec
+from connfacade.client._convert import DEFAULT_TARGET, enum_short_names, parse_enum, to_json
+from connfacade.client.errors import ConnfacadeError, PaginationError
+from connfacade.client.sync import AppRunnerClient, CodeStarConnectionsClient
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from google.protobuf.descriptor import MethodDescriptor
+    from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+    from google.protobuf.message import Message
+
+__all__ = ["build_parser", "main"]
+
+TARGET_ENV = "CONNFACADE_TARGET"
+DEFAULT_TIMEOUT = 30.0
+SERVER_EXTRA_MESSAGE = "connfacade serve needs the server extra: pip install 'connfacade[server]'"
+
+_CLIENTS: dict[str, type[AppRunnerClient | CodeStarConnectionsClient]] = {
+    "apprunner": AppRunnerClient,
+    "codestar": CodeStarConnectionsClient,
+}
 
 
-def main() -> None:
-    raise SystemExit("not yet")
+def _serve(argv: Sequence[str]) -> int:
+    # The server's dependencies (aiobotocore, structlog, ...) are an extra; the
+    # client must work without them, so the server is imported only here.
+    try:
+        app = importlib.import_module("connfacade.server.app")
+    except ImportError as err:
+        sys.stderr.write(f"{SERVER_EXTRA_MESSAGE}\n({err})\n")
+        return 1
+    result: int = app.main(list(argv))
+    return result
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"a tag is KEY=VALUE, not {text!r}")
+    return key, value
+
+
+def _enum_parser(wrapper: EnumTypeWrapper) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return parse_enum(wrapper, text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return parse
+
+
+def _global_options() -> argparse.ArgumentParser:
+    # SUPPRESS: a leaf parser must not overwrite a value given before the
+    # subcommand with its own default; defaults are applied after parsing.
+    options = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    options.add_argument(
+        "--target",
+        help=f"the facade's address, HOST:PORT or unix:PATH (env {TARGET_ENV}, default {DEFAULT_TARGET})",
+    )
+    options.add_argument(
+        "--timeout", type=_positive_float, help=f"seconds before a call fails (default {DEFAULT_TIMEOUT:g})"
+    )
+    options.add_argument("--request-id", help="sent as x-request-id, for the audit log and idempotency")
+    return options
+
+
+class _ArgumentContainer(Protocol):
+    """A parser or a group of one: what flags are added to."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _add_flag(parser: _ArgumentContainer, flag: spec.Flag, *, required: bool) -> None:
+    name = flag.sub_field or flag.field
+    kwargs: dict[str, Any] = {"dest": flag.dest, "required": required, "metavar": name.upper()}
+    if flag.kind is spec.FlagKind.INT:
+        kwargs.update(type=int, metavar="N")
+    elif flag.kind is spec.FlagKind.ENUM and flag.enum is not None:
+        choices = ",".join(enum_short_names(flag.enum))
+        kwargs.update(type=_enum_parser(flag.enum), metavar=f"{{{choices}}}")
+    elif flag.kind is spec.FlagKind.STRINGS:
+        kwargs.update(nargs="+", metavar=name.upper().removesuffix("S"))
+    elif flag.kind is spec.FlagKind.TAGS:
+        kwargs.update(nargs="+", type=_tag, metavar="KEY=VALUE")
+    parser.add_argument(flag.option, **kwargs)
+
+
+def _add_command(
+    commands: Any, group: str, method: MethodDescriptor, options: argparse.ArgumentParser
+) -> None:
+    command = spec.COMMANDS[group][method.name]
+    parser = commands.add_parser(
+        spec.command_name(method), help=command.help, description=command.help, parents=[options]
+    )
+    flags = spec.request_flags(method)
+    by_field = {flag.field: flag for flag in flags if flag.sub_field is None}
+    one_of = parser.add_mutually_exclusive_group(required=True) if command.one_of else None
+    for flag in flags:
+        if one_of is not None and flag.sub_field is None and flag.field in command.one_of:
+            _add_flag(one_of, flag, required=False)
+        else:
+            _add_flag(parser, flag, required=flag.sub_field is None and flag.field in command.required)
+    if spec.is_paginated(method):
+        parser.add_argument(
+            "--all", action="store_true", dest="cli_all", help="follow next_token and print every page as one"
+        )
+    missing = (set(command.required) | set(command.one_of)) - by_field.keys()
+    if missing:
+        raise TypeError(f"{method.full_name}: COMMANDS names fields the request lacks: {sorted(missing)}")
+    parser.set_defaults(cli_group=group, cli_method=method, cli_flags=flags)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``connfacade`` argument parser, one subcommand per RPC of each service."""
+    options = _global_options()
+    parser = argparse.ArgumentParser(
+        prog="connfacade",
+        description="Run the connfacade server, or call its RPCs and print the responses as JSON.",
+        parents=[options],
+    )
+    groups = parser.add_subparsers(dest="cli_command", metavar="COMMAND", required=True)
+    serve = groups.add_parser(
+        "serve", help="run the server (needs connfacade[server]); arguments go to it", add_help=False
+    )
+    serve.add_argument("cli_serve_args", nargs=argparse.REMAINDER)
+    for group, methods_help in spec.GROUP_HELP.items():
+        group_parser = groups.add_parser(group, help=methods_help, description=methods_help)
+        commands = group_parser.add_subparsers(dest="cli_rpc", metavar="RPC", required=True)
+        for method in spec.methods(group):
+            if method.name in spec.COMMANDS[group]:
+                _add_command(commands, group, method, options)
+    return parser
+
+
+def _request_kwargs(namespace: argparse.Namespace, flags: Sequence[spec.Flag]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for flag in flags:
+        value = getattr(namespace, flag.dest, None)
+        if value is None:
+            continue
+        if flag.kind is spec.FlagKind.TAGS:
+            value = dict(value)
+        if flag.sub_field is None:
+            kwargs[flag.field] = value
+        else:
+            kwargs.setdefault(flag.field, {})[flag.sub_field] = value
+    return kwargs
+
+
+def _call(
+    client: AppRunnerClient | CodeStarConnectionsClient,
+    method: MethodDescriptor,
+    kwargs: dict[str, Any],
+    *,
+    every_page: bool,
+) -> Message:
+    if not every_page:
+        response: Message = getattr(client, spec.client_method(method))(**kwargs)
+        return response
+    kwargs["page_size"] = kwargs.pop("max_results", None)
+    paginator = getattr(client, spec.paginate_method(method))(**kwargs)
+    merged: Message | None = None
+    for page in paginator.pages():
+        if merged is None:
+            merged = type(page)()
+        merged.MergeFrom(page)
+    if merged is None:  # pragma: no cover - pages() always yields at least one page
+        raise PaginationError(f"{method.name} returned no page")
+    merged.ClearField("next_token")
+    return merged
+
+
+def _error_json(err: ConnfacadeError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": err.code.name,
+        "message": err.message,
+        "field_violations": [v._asdict() for v in err.field_violations],
+        "request_id": err.request_id,
+        "aws_request_id": err.aws_request_id,
+    }
+    if err.retry_delay is not None:
+        body["retry_delay"] = err.retry_delay
+    if (info := err.error_info) is not None:
+        body["error_info"] = {"reason": info.reason, "domain": info.domain, "metadata": dict(info.metadata)}
+    if (resource := err.resource_info) is not None:
+        body["resource_info"] = {
+            "resource_type": resource.resource_type,
+            "resource_name": resource.resource_name,
+            "owner": resource.owner,
+            "description": resource.description,
+        }
+    if err.quota_violations:
+        body["quota_violations"] = [v._asdict() for v in err.quota_violations]
+    return body
+
+
+def _run_rpc(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> int:
+    method: MethodDescriptor = namespace.cli_method
+    every_page: bool = getattr(namespace, "cli_all", False)
+    if every_page and getattr(namespace, "next_token", None) is not None:
+        parser.error("--all starts from the first page; it cannot be combined with --next-token")
+    kwargs = _request_kwargs(namespace, namespace.cli_flags)
+    target = getattr(namespace, "target", None) or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
+    timeout: float = getattr(namespace, "timeout", DEFAULT_TIMEOUT)
+    request_id: str | None = getattr(namespace, "request_id", None)
+    metadata = [("x-request-id", request_id)] if request_id else []
+
+    try:
+        with _CLIENTS[namespace.cli_group](target, timeout=timeout, metadata=metadata) as client:
+            response = _call(client, method, kwargs, every_page=every_page)
+    except ConnfacadeError as err:
+        sys.stderr.write(to_json(_error_json(err)) + "\n")
+        return 1
+    except PaginationError as err:
+        sys.stderr.write(to_json({"code": "PAGINATION_ERROR", "message": str(err)}) + "\n")
+        return 1
+    sys.stdout.write(to_json(response) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``connfacade`` console script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Checked before argparse so that every argument, --help included, reaches
+    # the server's own parser.
+    if args[:1] == ["serve"]:
+        return _serve(args[1:])
+    parser = build_parser()
+    namespace = parser.parse_args(args)
+    if namespace.cli_command == "serve":
+        return _serve(namespace.cli_serve_args)
+    return _run_rpc(parser, namespace)
