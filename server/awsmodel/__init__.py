@@ -1,4 +1,3 @@
-# Copyright 2026 The connfacade authors. Licensed under the Apache License, Version 2.0.
 """Request validation derived from the service models that ship inside botocore.
 
 Every constraint (required members, lengths, patterns, enums, ranges, list

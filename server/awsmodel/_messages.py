@@ -1,4 +1,3 @@
-# Copyright 2026 The connfacade authors. Licensed under the Apache License, Version 2.0.
 """Render violations the way AWS and the facade each name a member."""
 
 from __future__ import annotations

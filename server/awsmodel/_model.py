@@ -1,4 +1,3 @@
-# Copyright 2026 The connfacade authors. Licensed under the Apache License, Version 2.0.
 """Access to botocore's service models, loaded once per process."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# Copyright 2026 The connfacade authors. Licensed under the Apache License, Version 2.0.
 """Walk an operation's input shape and report every constraint a request violates."""
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationNotFoundError, Shape, StructureShape
+
 from connfacade.server.awsmodel._model import service_model
 
 Path = tuple[str | int, ...]

@@ -1,9 +1,9 @@
-# Copyright 2026 The connfacade authors. Licensed under the Apache License, Version 2.0.
 """AWS's ValidationException wording and the facade's snake_case member paths."""
 
 from __future__ import annotations
 
 import pytest
+
 from connfacade.server.awsmodel import (
     APPRUNNER,
     CODESTAR,

@@ -1,4 +1,3 @@
-# Copyright 2026 The connfacade authors. Licensed under the Apache License, Version 2.0.
 """Model-driven validation: every constraint the models state for the facade's operations.
 
 The generated cases walk botocore's input shapes next to one valid request per
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.model import ListShape, Shape, StructureShape
+
 from connfacade.server.awsmodel import APPRUNNER, CODESTAR, Violation, service_model, snake_path, validate
 
 if TYPE_CHECKING:
