@@ -10,6 +10,7 @@ import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
+
 from connfacade.server import callcontext
 from connfacade.server.backend.errors import translate_client_error, translate_transport_error
 from connfacade.server.domain import Service
@@ -49,7 +50,8 @@ class AioBotoBackend:
         self._credentials = credentials
         self._config = AioConfig(
             region_name=region,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
