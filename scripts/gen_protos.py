@@ -33,25 +33,31 @@ def generate(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
-            sys.executable, "-m", "grpc_tools.protoc",
-            f"-I{PROTOS}", f"-I{wkt}",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTOS}",
+            f"-I{wkt}",
             f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}",
             f"--plugin=protoc-gen-mypy_grpc={bindir / 'protoc-gen-mypy_grpc'}",
-            f"--python_out={out}", f"--grpc_python_out={out}",
-            f"--mypy_out={out}", f"--mypy_grpc_out={out}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            f"--mypy_out={out}",
+            f"--mypy_grpc_out={out}",
             *sources,
         ],
         check=True,
         cwd=PROTOS,
     )
     # Every folder holding generated modules is a regular package, typed.
-    for folder in {p.parent for p in out.rglob("*_pb2.py")}:
-        while folder != out:
+    for leaf in {p.parent for p in out.rglob("*_pb2.py")}:
+        for folder in [leaf, *leaf.parents]:
+            if folder == out:
+                break
             init = folder / "__init__.py"
             if not init.exists():
                 init.write_text(HEADER)
             (folder / "py.typed").write_text("")
-            folder = folder.parent
 
 
 def _diff(a: Path, b: Path) -> list[str]:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import grpc
 import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]  # stubs predate aio
+from grpc_reflection.v1alpha import reflection
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb
@@ -19,15 +24,18 @@ from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc
 from connfacade.server import config, logs
 from connfacade.server.api.apprunner import AppRunnerConnectionService
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
+from connfacade.server.api.interceptors import MetricsInterceptor
 from connfacade.server.backend import AioBotoBackend
+from connfacade.server.backend.metered import MeteredBackend
+from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
+    from connfacade.server.store import ConnectionCache
 
 log = structlog.get_logger("connfacade.server")
 
@@ -45,13 +53,17 @@ class RunningFacade:
     """A started gRPC server and what it needs at shutdown."""
 
     server: grpc.aio.Server
-    health: health.aio.HealthServicer
+    health: health_aio.HealthServicer
     addresses: tuple[str, ...]
+    caches: dict[str, ConnectionCache]
+    metrics: Metrics
 
     async def stop(self, grace: float) -> None:
         """Health NOT_SERVING at once, then let in-flight calls finish within ``grace``."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        for cache in self.caches.values():
+            await cache.stop()
 
 
 def _bind(server: grpc.aio.Server, address: str) -> str:
@@ -62,17 +74,36 @@ def _bind(server: grpc.aio.Server, address: str) -> str:
     return f"{host}:{port}"
 
 
-async def start_facade(backend: AwsBackend, listen: Sequence[str]) -> RunningFacade:
-    """Starts the gRPC server for ``backend`` on every address in ``listen``."""
-    server = grpc.aio.server()
-    apprunner_grpc.add_ConnectionServiceServicer_to_server(
-        AppRunnerConnectionService(AppRunnerConnections(backend)), server
+def _poll_observer(metrics: Metrics, service: str) -> Callable[[float, bool], None]:
+    def observe(seconds: float, ok: bool) -> None:
+        metrics.poll_duration.labels(service, "ok" if ok else "error").observe(seconds)
+
+    return observe
+
+
+async def start_facade(
+    backend: AwsBackend,
+    listen: Sequence[str],
+    *,
+    store_settings: StoreSettings | None = None,
+    metrics: Metrics | None = None,
+) -> RunningFacade:
+    """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
+    metrics = metrics or Metrics()
+    store_settings = store_settings or StoreSettings()
+    metered = MeteredBackend(backend, metrics)
+    apprunner = AppRunnerConnections(metered, store_settings, on_refresh=_poll_observer(metrics, "apprunner"))
+    codestar = CodeStarConnections(
+        metered, store_settings, on_refresh=_poll_observer(metrics, "codestar-connections")
     )
-    codestar_grpc.add_ConnectionServiceServicer_to_server(
-        CodeStarConnectionService(CodeStarConnections(backend)), server
-    )
-    host_grpc.add_HostServiceServicer_to_server(CodeStarHostService(CodeStarHosts(backend)), server)
-    health_servicer = health.aio.HealthServicer()
+    caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
+    for name, cache in caches.items():
+        metrics.track_store(name, cache.store)
+    server = grpc.aio.server(interceptors=[MetricsInterceptor(metrics)])
+    apprunner_grpc.add_ConnectionServiceServicer_to_server(AppRunnerConnectionService(apprunner), server)
+    codestar_grpc.add_ConnectionServiceServicer_to_server(CodeStarConnectionService(codestar), server)
+    host_grpc.add_HostServiceServicer_to_server(CodeStarHostService(CodeStarHosts(metered)), server)
+    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
@@ -82,20 +113,20 @@ async def start_facade(backend: AwsBackend, listen: Sequence[str]) -> RunningFac
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningFacade(server, health_servicer, addresses)
+    for cache in caches.values():
+        cache.start()
+    return RunningFacade(server, health_servicer, addresses, caches, metrics)
 
 
-async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None) -> int:
-    """Runs until SIGTERM or SIGINT, then shuts down gracefully; returns the exit code."""
-    from connfacade.server.emulator import Emulator  # noqa: PLC0415 - only the emulator backend needs it
-
-    emulator: Emulator | None = None
-    endpoint, credentials = settings.aws_endpoint_url, None
+async def _start_backend(settings: config.Settings, stack: AsyncExitStack) -> tuple[AioBotoBackend, str]:
+    """The aiobotocore backend, on the embedded emulator unless the backend is `aws`."""
+    endpoint, credentials, emulator_url = settings.aws_endpoint_url, None, ""
     if settings.backend == "emulator":
+        from connfacade.server.emulator import Emulator  # noqa: PLC0415 - only this backend needs it
+
         host, port = settings.emulator_host_port
-        emulator = Emulator(host=host, port=port)
-        await emulator.start()
-        endpoint, credentials = emulator.url, EMULATOR_CREDENTIALS
+        emulator = await stack.enter_async_context(Emulator(host=host, port=port))
+        endpoint, credentials, emulator_url = emulator.url, EMULATOR_CREDENTIALS, emulator.url
     backend = AioBotoBackend(
         region=settings.region,
         endpoint_url=endpoint,
@@ -103,33 +134,45 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
         max_attempts=settings.aws_max_attempts,
         max_pool_connections=settings.aws_max_pool_connections,
     )
-    await backend.start()
-    try:
-        facade = await start_facade(backend, settings.listen)
-    except RuntimeError as err:
-        log.error("server.bind_failed", error=str(err), listen=settings.listen)  # noqa: TRY400 - no traceback
-        await backend.close()
-        if emulator:
-            await emulator.stop()
-        return 1
-    for address in facade.addresses:
-        print(f"connfacade: gRPC listening on {address}", flush=True)  # noqa: T201 - the promised banner
-    if emulator:
-        print(f"connfacade: AWS emulator at {emulator.url}", flush=True)  # noqa: T201
-    log.info("server.started", addresses=facade.addresses, backend=settings.backend, region=settings.region)
+    return await stack.enter_async_context(backend), emulator_url
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
-    await stop.wait()
-    log.info("server.stopping", grace_s=settings.shutdown_grace)
-    await facade.stop(settings.shutdown_grace)
-    await backend.close()
-    if emulator:
-        await emulator.stop()
+
+async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None) -> int:
+    """Runs until SIGTERM or SIGINT, then shuts down gracefully; returns the exit code."""
+    async with AsyncExitStack() as stack:
+        try:
+            backend, emulator_url = await _start_backend(settings, stack)
+            metrics = Metrics()
+            facade = await start_facade(
+                backend, settings.listen, store_settings=settings.store_settings, metrics=metrics
+            )
+            stack.push_async_callback(facade.stop, settings.shutdown_grace)
+            metrics_server = MetricsServer(metrics)
+            stack.push_async_callback(metrics_server.stop)
+            if (where := settings.metrics_host_port) is not None:
+                await metrics_server.start(*where)
+        except (RuntimeError, OSError) as err:
+            log.error("server.start_failed", error=str(err), listen=settings.listen)  # noqa: TRY400 - no traceback
+            return 1
+        banner = [f"gRPC listening on {a}" for a in facade.addresses]
+        if metrics_server.address:
+            banner.append(f"metrics at http://{metrics_server.address}/metrics")
+        if emulator_url:
+            banner.append(f"AWS emulator at {emulator_url}")
+        for line in banner:
+            print(f"connfacade: {line}", flush=True)  # noqa: T201 - the promised banner
+        log.info(
+            "server.started", addresses=facade.addresses, backend=settings.backend, region=settings.region
+        )
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("server.stopping", grace_s=settings.shutdown_grace)
     log.info("server.stopped")
     return 0
 

@@ -8,7 +8,9 @@ of threading it through every return value.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from connfacade.server.store.reads import ReadInfo, ReadOptions
 
 _current: ContextVar[CallContext | None] = ContextVar("connfacade_call", default=None)
 
@@ -20,11 +22,13 @@ class CallContext:
     request_id: str
     method: str = ""
     aws_request_id: str = ""
+    read_options: ReadOptions = field(default_factory=ReadOptions)
+    read_info: ReadInfo | None = None
 
 
-def begin(request_id: str, method: str = "") -> CallContext:
+def begin(request_id: str, method: str = "", read_options: ReadOptions | None = None) -> CallContext:
     """Starts the context of the current call and returns it."""
-    ctx = CallContext(request_id=request_id, method=method)
+    ctx = CallContext(request_id=request_id, method=method, read_options=read_options or ReadOptions())
     _current.set(ctx)
     return ctx
 
@@ -39,3 +43,16 @@ def record_aws_request_id(request_id: str) -> None:
     ctx = _current.get()
     if ctx is not None and request_id:
         ctx.aws_request_id = request_id
+
+
+def read_options() -> ReadOptions:
+    """What the current caller asked of reads (server defaults outside a call)."""
+    ctx = _current.get()
+    return ctx.read_options if ctx is not None else ReadOptions()
+
+
+def record_read(info: ReadInfo) -> None:
+    """Remembers how the store answered the current call's read."""
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.read_info = info

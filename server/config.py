@@ -7,11 +7,14 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from connfacade.server.store import PollIntervals, StoreSettings
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_EMULATOR = "127.0.0.1:4599"
+DEFAULT_METRICS = "127.0.0.1:9464"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +31,39 @@ class Settings:
     shutdown_grace: float = 10.0
     aws_max_attempts: int = 3
     aws_max_pool_connections: int = 64
+    metrics_address: str = DEFAULT_METRICS
+    max_staleness: float = 30.0
+    stale_limit: float = 300.0
+    poll_fast: float = 2.0
+    poll_slow: float = 15.0
+    poll_max_backoff: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def emulator_host_port(self) -> tuple[str, int]:
         """The emulator's host and port (port 0 picks a free one)."""
-        host, _, port = self.emulator_address.rpartition(":")
-        return host or "127.0.0.1", int(port)
+        return _host_port(self.emulator_address)
+
+    @property
+    def store_settings(self) -> StoreSettings:
+        """How the live stores keep fresh."""
+        return StoreSettings(
+            max_staleness=self.max_staleness,
+            stale_limit=self.stale_limit,
+            intervals=PollIntervals(
+                fast=self.poll_fast, slow=self.poll_slow, max_backoff=self.poll_max_backoff
+            ),
+        )
+
+    @property
+    def metrics_host_port(self) -> tuple[str, int] | None:
+        """Where /metrics is served; None when switched off."""
+        return None if self.metrics_address in {"", "off"} else _host_port(self.metrics_address)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "127.0.0.1", int(port)
 
 
 _ENV = {
@@ -48,6 +77,12 @@ _ENV = {
     "shutdown_grace": "CONNFACADE_SHUTDOWN_GRACE",
     "aws_max_attempts": "CONNFACADE_AWS_MAX_ATTEMPTS",
     "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
+    "metrics_address": "CONNFACADE_METRICS_ADDRESS",
+    "max_staleness": "CONNFACADE_MAX_STALENESS",
+    "stale_limit": "CONNFACADE_STALE_LIMIT",
+    "poll_fast": "CONNFACADE_POLL_FAST",
+    "poll_slow": "CONNFACADE_POLL_SLOW",
+    "poll_max_backoff": "CONNFACADE_POLL_MAX_BACKOFF",
 }
 
 
@@ -96,6 +131,38 @@ def parser() -> argparse.ArgumentParser:
         "--aws-max-pool-connections",
         type=int,
         help=f"HTTP connections per AWS client (env {_ENV['aws_max_pool_connections']})",
+    )
+    p.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        help=f"where /metrics is served, or 'off' (env {_ENV['metrics_address']}; default {DEFAULT_METRICS})",
+    )
+    seconds = {"type": float, "metavar": "SECONDS"}
+    p.add_argument(
+        "--max-staleness",
+        **seconds,  # type: ignore[arg-type]
+        help=f"oldest store data a read accepts by default (env {_ENV['max_staleness']}; default 30)",
+    )
+    p.add_argument(
+        "--stale-limit",
+        **seconds,  # type: ignore[arg-type]
+        help=f"oldest store data served while AWS fails (env {_ENV['stale_limit']}; default 300)",
+    )
+    p.add_argument(
+        "--poll-fast",
+        **seconds,  # type: ignore[arg-type]
+        help=f"poll interval while a connection is pending or waited for (env {_ENV['poll_fast']}; "
+        "default 2)",
+    )
+    p.add_argument(
+        "--poll-slow",
+        **seconds,  # type: ignore[arg-type]
+        help=f"poll interval otherwise (env {_ENV['poll_slow']}; default 15)",
+    )
+    p.add_argument(
+        "--poll-max-backoff",
+        **seconds,  # type: ignore[arg-type]
+        help=f"longest wait between polls while AWS fails (env {_ENV['poll_max_backoff']}; default 60)",
     )
     return p
 

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+
 from connfacade.server.app import EMULATOR_CREDENTIALS, RunningFacade, start_facade
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.emulator import Emulator, EmulatorControl
+from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -51,8 +53,14 @@ async def backend(emulator: Emulator) -> AsyncIterator[AioBotoBackend]:
 
 
 @pytest.fixture
-async def facade(backend: AioBotoBackend) -> AsyncIterator[RunningFacade]:
-    running = await start_facade(backend, ["127.0.0.1:0"])
+def store_settings() -> StoreSettings:
+    """No background poller by default: every upstream call a test counts is one it caused."""
+    return StoreSettings(poll=False)
+
+
+@pytest.fixture
+async def facade(backend: AioBotoBackend, store_settings: StoreSettings) -> AsyncIterator[RunningFacade]:
+    running = await start_facade(backend, ["127.0.0.1:0"], store_settings=store_settings)
     yield running
     await running.stop(0)
 

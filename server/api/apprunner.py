@@ -12,6 +12,7 @@ from connfacade.server.domain import ConnectionStatus
 
 if TYPE_CHECKING:
     import grpc
+
     from connfacade.server.domain import Connection, Tag
     from connfacade.server.operations import AppRunnerConnections
 

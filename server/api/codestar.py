@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     import grpc
+
     from connfacade.server.domain import Connection, Host, ProviderType, Tag
     from connfacade.server.operations import CodeStarConnections, CodeStarHosts
 

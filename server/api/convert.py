@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from connfacade.server.domain import FieldViolation, InvalidArgument, ProviderType, Tag
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from connfacade.server.domain import FieldViolation, InvalidArgument, ProviderType, Tag
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

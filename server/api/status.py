@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
 from connfacade.server.domain import (
     AuthenticationFailed,
     Conflict,
@@ -20,8 +23,6 @@ from connfacade.server.domain import (
     Throttled,
     Unavailable,
 )
-from google.protobuf import any_pb2, duration_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "connfacade.aws"
 DETAILS_KEY = "grpc-status-details-bin"

@@ -15,11 +15,11 @@ from connfacade.server.domain import (
     Tag,
 )
 from connfacade.server.operations import shapes
-from connfacade.server.operations.paging import first_nonempty_page
 from connfacade.server.operations.validation import check
+from connfacade.server.store import ConnectionCache, StoreSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
 
@@ -27,10 +27,19 @@ SERVICE = Service.APPRUNNER
 
 
 class AppRunnerConnections:
-    """App Runner connection operations over an `AwsBackend`."""
+    """App Runner connection operations: reads from the live store, writes through it."""
 
-    def __init__(self, backend: AwsBackend) -> None:
+    def __init__(
+        self,
+        backend: AwsBackend,
+        settings: StoreSettings | None = None,
+        *,
+        on_refresh: Callable[[float, bool], None] | None = None,
+    ) -> None:
         self._backend = backend
+        self.cache = ConnectionCache(
+            SERVICE, self.list_upstream, settings or StoreSettings(), on_refresh=on_refresh
+        )
 
     async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         check(SERVICE, operation, params)
@@ -46,7 +55,9 @@ class AppRunnerConnections:
         if tags:
             params["Tags"] = shapes.tags_to_aws(tags)
         out = await self._call("CreateConnection", params)
-        return shapes.apprunner_connection(out["Connection"])
+        connection = shapes.apprunner_connection(out["Connection"])
+        self.cache.store.upsert(connection, tags=list(tags))
+        return connection
 
     async def _list_page(self, name: str, max_results: int | None, token: str) -> Page[Connection]:
         params: dict[str, Any] = {}
@@ -60,25 +71,32 @@ class AppRunnerConnections:
         items = tuple(shapes.apprunner_connection(c) for c in out.get("ConnectionSummaryList", ()))
         return Page(items, str(out.get("NextToken", "") or ""))
 
-    async def list_connections(
-        self, *, name: str = "", max_results: int | None = None, next_token: str = ""
-    ) -> Page[Connection]:
-        """One page of connections; empty only when none remain."""
-        return await first_nonempty_page(lambda t: self._list_page(name, max_results, t), next_token)
-
-    async def list_all(self, *, name: str = "") -> list[Connection]:
-        """Every connection (or every one with ``name``), across all pages."""
+    async def list_upstream(self) -> list[Connection]:
+        """Every connection, from AWS, across all pages (empty pages included)."""
         found: list[Connection] = []
         token = ""
         while True:
-            page = await self._list_page(name, None, token)
+            page = await self._list_page("", None, token)
             found.extend(page.items)
             if not page.next_token:
                 return found
             token = page.next_token
 
+    async def list_connections(
+        self, *, name: str = "", max_results: int | None = None, next_token: str = ""
+    ) -> Page[Connection]:
+        """One page of connections, from the store."""
+        params: dict[str, Any] = {"ConnectionName": name} if name else {}
+        if max_results is not None:
+            params["MaxResults"] = max_results
+        if next_token:
+            params["NextToken"] = next_token
+        check(SERVICE, "ListConnections", params)
+        await self.cache.read_recorded()
+        return self.cache.page(lambda c: not name or c.name == name, f"name={name}", max_results, next_token)
+
     async def get_connection(self, *, arn: str = "", name: str = "") -> Connection:
-        """One connection by ARN or by name (App Runner lacks this call)."""
+        """One connection by ARN or by name, from the store (App Runner lacks this call)."""
         if bool(arn) == bool(name):
             message = "set exactly one of connection_arn and connection_name"
             raise InvalidArgument(
@@ -86,16 +104,10 @@ class AppRunnerConnections:
             )
         if arn:
             check(SERVICE, "DeleteConnection", {"ConnectionArn": arn})
-            # The name is the part of the ARN after `connection/`; listing by
-            # it costs one call instead of a full listing.
-            resource = shapes.arn_parts(arn)[2]
-            parts = resource.split("/")
-            by_name = parts[1] if len(parts) == 3 and parts[0] == "connection" else ""  # noqa: PLR2004
-            candidates = await self.list_all(name=by_name) if by_name else []
-            match = next((c for c in candidates if c.arn == arn), None)
         else:
             check(SERVICE, "ListConnections", {"ConnectionName": name})
-            match = next((c for c in await self.list_all(name=name) if c.name == name), None)
+        await self.cache.read_recorded()
+        match = self.cache.store.get(arn) if arn else self.cache.store.find_by_name(name)
         if match is None:
             key = arn or name
             raise NotFound(
@@ -106,17 +118,26 @@ class AppRunnerConnections:
     async def delete_connection(self, *, arn: str) -> Connection:
         """Deletes a connection and returns it as deleted."""
         out = await self._call("DeleteConnection", {"ConnectionArn": arn})
+        self.cache.store.remove(arn)
         return shapes.apprunner_connection(out["Connection"])
 
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags."""
         await self._call("TagResource", {"ResourceArn": arn, "Tags": shapes.tags_to_aws(tags)})
+        self.cache.store.merge_tags(arn, added=tags)
 
     async def untag_resource(self, *, arn: str, keys: Sequence[str]) -> None:
         """Removes tags by key."""
         await self._call("UntagResource", {"ResourceArn": arn, "TagKeys": list(keys)})
+        self.cache.store.merge_tags(arn, removed=keys)
 
     async def list_tags_for_resource(self, *, arn: str) -> tuple[Tag, ...]:
-        """The resource's tags."""
-        out = await self._call("ListTagsForResource", {"ResourceArn": arn})
-        return shapes.tags_from_aws(out.get("Tags"))
+        """The resource's tags, from memory when fresh enough."""
+        params = {"ResourceArn": arn}
+        check(SERVICE, "ListTagsForResource", params)
+
+        async def fetch() -> tuple[Tag, ...]:
+            out = await self._backend.call(SERVICE, "ListTagsForResource", params)
+            return shapes.tags_from_aws(out.get("Tags"))
+
+        return await self.cache.tags(arn, fetch)

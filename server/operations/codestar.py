@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connfacade.server.domain import Connection, Host, Page, ProviderType, Service, Tag, VpcConfiguration
+from connfacade.server.domain import (
+    Connection,
+    ConnectionStatus,
+    Host,
+    NotFound,
+    Page,
+    ProviderType,
+    Service,
+    Tag,
+    VpcConfiguration,
+)
 from connfacade.server.operations import shapes
 from connfacade.server.operations.paging import first_nonempty_page
 from connfacade.server.operations.validation import check
+from connfacade.server.store import ConnectionCache, StoreSettings
+from connfacade.server.store.store import arn_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
 
@@ -27,7 +39,23 @@ class _CodeStar:
 
 
 class CodeStarConnections(_CodeStar):
-    """CodeStar connection operations (and tags, which also apply to hosts)."""
+    """CodeStar connection operations (and tags, which also apply to hosts).
+
+    Reads come from the live store (CodeStar connections are global: one store
+    per account), writes go through it.
+    """
+
+    def __init__(
+        self,
+        backend: AwsBackend,
+        settings: StoreSettings | None = None,
+        *,
+        on_refresh: Callable[[float, bool], None] | None = None,
+    ) -> None:
+        super().__init__(backend)
+        self.cache = ConnectionCache(
+            SERVICE, self.list_upstream, settings or StoreSettings(), on_refresh=on_refresh
+        )
 
     async def create_connection(
         self, *, name: str, provider_type: ProviderType | None, tags: Sequence[Tag] = (), host_arn: str = ""
@@ -42,15 +70,50 @@ class CodeStarConnections(_CodeStar):
             params["HostArn"] = host_arn
         out = await self._call("CreateConnection", params)
         arn = str(out["ConnectionArn"])
-        # AWS answers only the ARN; the caller wants the connection and its
-        # console link, which GetConnection gives at the cost of one more call.
-        connection = await self.get_connection(arn=arn)
-        return connection, shapes.tags_from_aws(out.get("Tags"))
+        created_tags = shapes.tags_from_aws(out.get("Tags"))
+        if provider_type is None:
+            # Created on a host: only AWS knows the provider it took from it.
+            fetched = await self._call("GetConnection", {"ConnectionArn": arn})
+            connection = shapes.codestar_connection(fetched["Connection"])
+        else:
+            # AWS answers only the ARN; everything else of a new connection is
+            # known, so the caller gets it (and its console link) for free.
+            connection = Connection(
+                service=SERVICE,
+                arn=arn,
+                name=name,
+                provider_type=provider_type,
+                status=ConnectionStatus.PENDING_HANDSHAKE,
+                owner_account_id=shapes.arn_parts(arn)[1],
+                host_arn=host_arn,
+                console_url=shapes.codestar_console_url(arn),
+            )
+        self.cache.store.upsert(connection, tags=created_tags)
+        return connection, created_tags
 
     async def get_connection(self, *, arn: str) -> Connection:
-        """One connection by ARN (either ARN prefix)."""
-        out = await self._call("GetConnection", {"ConnectionArn": arn})
-        return shapes.codestar_connection(out["Connection"])
+        """One connection by ARN (either ARN prefix), from the store."""
+        check(SERVICE, "GetConnection", {"ConnectionArn": arn})
+        await self.cache.read_recorded()
+        connection = self.cache.store.get(arn)
+        if connection is None:
+            raise NotFound(
+                f"Connection {arn} does not exist",
+                resource_type="codestar-connections:connection",
+                resource_name=arn,
+            )
+        return connection
+
+    async def list_upstream(self) -> list[Connection]:
+        """Every connection of the account, from AWS, across all pages."""
+        found: list[Connection] = []
+        token = ""
+        while True:
+            page = await self._list_page(None, "", None, token)
+            found.extend(page.items)
+            if not page.next_token:
+                return found
+            token = page.next_token
 
     async def _list_page(
         self, provider_type: ProviderType | None, host_arn: str, max_results: int | None, token: str
@@ -76,27 +139,53 @@ class CodeStarConnections(_CodeStar):
         max_results: int | None = None,
         next_token: str = "",
     ) -> Page[Connection]:
-        """One page of connections; empty only when none remain."""
-        return await first_nonempty_page(
-            lambda t: self._list_page(provider_type, host_arn, max_results, t), next_token
-        )
+        """One page of connections, from the store."""
+        params: dict[str, Any] = {}
+        if provider_type is not None:
+            params["ProviderTypeFilter"] = shapes.CODESTAR_PROVIDERS[provider_type]
+        if host_arn:
+            params["HostArnFilter"] = host_arn
+        if max_results is not None:
+            params["MaxResults"] = max_results
+        if next_token:
+            params["NextToken"] = next_token
+        check(SERVICE, "ListConnections", params)
+        await self.cache.read_recorded()
+        host_key = arn_key(host_arn) if host_arn else ""
+
+        def keep(c: Connection) -> bool:
+            return (provider_type is None or c.provider_type is provider_type) and (
+                not host_key or arn_key(c.host_arn) == host_key
+            )
+
+        filter_key = f"provider={provider_type.value if provider_type else ''}&host={host_key}"
+        return self.cache.page(keep, filter_key, max_results, next_token)
 
     async def delete_connection(self, *, arn: str) -> None:
         """Deletes a connection."""
         await self._call("DeleteConnection", {"ConnectionArn": arn})
+        self.cache.store.remove(arn)
 
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags on a connection or host."""
         await self._call("TagResource", {"ResourceArn": arn, "Tags": shapes.tags_to_aws(tags)})
+        self.cache.store.merge_tags(arn, added=tags)
 
     async def untag_resource(self, *, arn: str, keys: Sequence[str]) -> None:
         """Removes tags by key."""
         await self._call("UntagResource", {"ResourceArn": arn, "TagKeys": list(keys)})
+        self.cache.store.merge_tags(arn, removed=keys)
 
     async def list_tags_for_resource(self, *, arn: str) -> tuple[Tag, ...]:
-        """The resource's tags."""
-        out = await self._call("ListTagsForResource", {"ResourceArn": arn})
-        return shapes.tags_from_aws(out.get("Tags"))
+        """The resource's tags, from memory when fresh enough."""
+        params = {"ResourceArn": arn}
+        check(SERVICE, "ListTagsForResource", params)
+
+        async def fetch() -> tuple[Tag, ...]:
+            out = await self._backend.call(SERVICE, "ListTagsForResource", params)
+            return shapes.tags_from_aws(out.get("Tags"))
+
+        return await self.cache.tags(arn, fetch)
 
 
 class CodeStarHosts(_CodeStar):

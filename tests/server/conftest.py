@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
 from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc

@@ -6,6 +6,7 @@ import re
 
 import grpc
 import pytest
+
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 
 ARN = re.compile(r"arn:aws:apprunner:us-east-1:\d{12}:connection/(?P<name>[\w-]+)/[0-9a-f]{32}")

@@ -6,6 +6,7 @@ import re
 
 import grpc
 import pytest
+
 from connfacade.codestar.v1 import connection_service_pb2 as pb
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.codestar.v1 import types_pb2

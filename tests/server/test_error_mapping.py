@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from status_details import details_of, trailer
+
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
-from status_details import details_of, trailer
 
 UNKNOWN_AR = "arn:aws:apprunner:us-east-1:123456789012:connection/ghost/0123456789abcdef0123456789abcdef"
 UNKNOWN_CS = (
@@ -99,7 +100,7 @@ async def test_unknown_codestar_connection_is_not_found(codestar):
 
 async def test_quota_reached_is_resource_exhausted(apprunner, control):
     """Past the connection quota, creation is RESOURCE_EXHAUSTED with a QuotaFailure."""
-    await control.configure(quotas={"apprunner_connections": 1})
+    await control.configure(quotas={"AppRunnerConnectionsPerRegion": 1})
     await apprunner.CreateConnection(create_ar("conn-1"))
     err = await failing(apprunner.CreateConnection(create_ar("conn-2")))
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

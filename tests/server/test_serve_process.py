@@ -12,9 +12,10 @@ from pathlib import Path
 import aiohttp
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as ar_grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 CONNFACADE = Path(sys.executable).parent / "connfacade"
 BANNER_GRPC = re.compile(r"connfacade: gRPC listening on (\S+)")
@@ -90,7 +91,11 @@ async def test_walkthrough_create_then_complete_handshake_over_http(served):
             ) as answer,
         ):
             assert answer.status == 200
-        got = await stub.GetConnection(ar.GetConnectionRequest(connection_name="my-github-connection"))
+        # The store may answer from memory until its next poll; a consistent read asks AWS now.
+        got = await stub.GetConnection(
+            ar.GetConnectionRequest(connection_name="my-github-connection"),
+            metadata=(("x-connfacade-consistent-read", "true"),),
+        )
     assert got.connection.status == ar.CONNECTION_STATUS_AVAILABLE
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
 from connfacade.server.api.apprunner import AppRunnerConnectionService
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
 from connfacade.server.app import SERVICE_NAMES
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 SERVICERS = [
     (ar.DESCRIPTOR.services_by_name["ConnectionService"], AppRunnerConnectionService),

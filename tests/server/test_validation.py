@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from status_details import violated_fields
+
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
 from connfacade.codestar.v1 import types_pb2 as ct
-from status_details import violated_fields
 
 AR_ARN = "arn:aws:apprunner:us-east-1:123456789012:connection/name/0123456789abcdef0123456789abcdef"
 CS_ARN = "arn:aws:codestar-connections:us-east-1:123456789012:connection/7c2d9c53-fe1b-4d6e-a4cd-9f2a1f0c0f61"
 HOST_ARN = "arn:aws:codestar-connections:us-east-1:123456789012:host/my-host-0123abcd"
-VPC = {"vpc_id": "vpc-0123abcd", "subnet_ids": ["subnet-1"], "security_group_ids": ["sg-1"]}
+VPC = {"vpc_id": "vpc-0123abcd", "subnet_ids": ["subnet-0123abcd"], "security_group_ids": ["sg-0123abcd"]}
 
 
 def ar_tags(n, key="k{}", value="v"):
@@ -99,11 +100,19 @@ CASES = [
         ar.CreateConnectionRequest(connection_name="good-name", provider_type=1, tags=ar_tags(51)),
         ["tags"],
     ),
+    # An enum number the proto does not define is rejected while decoding, before the model check.
     (
         "apprunner",
         "CreateConnection",
         ar.CreateConnectionRequest(connection_name="ab", provider_type=9),
-        ["connection_name", "provider_type"],
+        ["provider_type"],
+    ),
+    # Every field the model rejects is named at once.
+    (
+        "apprunner",
+        "CreateConnection",
+        ar.CreateConnectionRequest(connection_name="ab", tags=ar_tags(1, key="aws:x")),
+        ["connection_name", "provider_type", "tags[0].key"],
     ),
     # App Runner ListConnections
     ("apprunner", "ListConnections", ar.ListConnectionsRequest(max_results=0), ["max_results"]),
@@ -262,7 +271,7 @@ CASES = [
             name="h",
             provider_type=3,
             provider_endpoint="https://h",
-            vpc_configuration=hs.VpcConfiguration(**{**VPC, "security_group_ids": ["sg"] * 11}),
+            vpc_configuration=hs.VpcConfiguration(**{**VPC, "security_group_ids": ["sg-0123abcd"] * 11}),
         ),
         ["vpc_configuration.security_group_ids"],
     ),
@@ -291,15 +300,10 @@ CASES = [
     ids=[f"{c[0]}.{c[1]}-{i}:{','.join(c[3])}" for i, c in enumerate(CASES)],
 )
 async def test_model_violation_is_invalid_argument_naming_the_field(
-    request,
-    control,
-    stub,
-    method,
-    request_message,
-    fields,
+    apprunner, codestar, hosts, control, stub, method, request_message, fields
 ):
     """The request is rejected before AWS, naming exactly the bad fields."""
-    client = request.getfixturevalue(stub)
+    client = {"apprunner": apprunner, "codestar": codestar, "hosts": hosts}[stub]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await getattr(client, method)(request_message)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()

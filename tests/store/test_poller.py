@@ -1,0 +1,98 @@
+"""The poller: one per store, fast while pending, backs off when AWS fails."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connfacade.apprunner.v1 import connection_service_pb2 as ar
+from connfacade.server.store import PollIntervals, StoreSettings
+
+FAST = 0.1
+
+
+@pytest.fixture
+def store_settings():
+    return StoreSettings(intervals=PollIntervals(fast=FAST, slow=60.0, jitter=0.0, max_backoff=0.8))
+
+
+async def polls(control):
+    return len(await control.requests(operation="ListConnections", service="apprunner"))
+
+
+async def eventually(predicate, timeout=10.0):
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(FAST / 4)
+
+
+async def test_the_first_poll_warms_the_store(apprunner, control, facade):
+    """A started facade lists each service once, without any caller."""
+    await eventually(lambda: _synced(facade))
+    assert await polls(control) == 1
+
+
+async def test_a_completed_handshake_is_seen_by_the_next_fast_poll(apprunner, control, facade):
+    """While a connection is pending the poller runs fast; the next poll sees the handshake."""
+    created = (
+        await apprunner.CreateConnection(
+            ar.CreateConnectionRequest(
+                connection_name="waiting-for-you", provider_type=ar.PROVIDER_TYPE_GITHUB
+            )
+        )
+    ).connection
+    await eventually(lambda: _synced(facade))
+    await control.complete_handshake(created.connection_arn, status="AVAILABLE")
+    before = await polls(control)
+    never_refresh = (("x-connfacade-max-staleness-ms", "600000"),)
+
+    async def available():
+        got = await apprunner.GetConnection(
+            ar.GetConnectionRequest(connection_name="waiting-for-you"), metadata=never_refresh
+        )
+        return got.connection.status == ar.CONNECTION_STATUS_AVAILABLE
+
+    await eventually(available)
+    assert await polls(control) - before <= 2  # seen by the next poll (one more may be under way)
+
+
+async def test_with_nothing_pending_the_poller_is_slow(apprunner, control, facade):
+    """With no pending connection and no waiter, polls follow the slow interval."""
+    await eventually(lambda: _synced(facade))
+    await asyncio.sleep(FAST * 10)
+    assert await polls(control) == 1
+
+
+async def test_the_poller_backs_off_while_aws_throttles(apprunner, control, facade):
+    """Under throttling the poll rate falls off exponentially instead of hammering AWS."""
+    await apprunner.CreateConnection(
+        ar.CreateConnectionRequest(connection_name="keeps-it-fast", provider_type=ar.PROVIDER_TYPE_GITHUB)
+    )
+    await eventually(lambda: _synced(facade))
+    await control.inject_fault(operation="ListConnections", service="apprunner", kind="throttle")
+    await control.clear_requests()
+    await asyncio.sleep(FAST * 20)
+    throttled = await polls(control)
+    # Without backoff: ~20 polls at the fast interval. With it: 0.2, 0.4, 0.8, 0.8 s ...
+    assert 1 <= throttled <= 8
+    await control.clear_faults()
+    await eventually(lambda: _synced(facade, within=FAST * 2), timeout=15)
+
+
+async def _synced(facade, within=None):
+    age = facade.caches["apprunner"].store.age()
+    return age is not None and (within is None or age <= within)
+
+
+async def test_a_new_pending_connection_wakes_a_slow_poller(apprunner, control, facade):
+    """Creating a pending connection switches a poller sleeping on the slow interval to fast."""
+    await eventually(lambda: _synced(facade))  # nothing pending: the poller now sleeps 60 s
+    await apprunner.CreateConnection(
+        ar.CreateConnectionRequest(connection_name="wake-up", provider_type=ar.PROVIDER_TYPE_GITHUB)
+    )
+    await eventually(lambda: _more_polls_than(control, 1))
+
+
+async def _more_polls_than(control, n):
+    return await polls(control) > n
