@@ -15,6 +15,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+
 from connfacade.server.domain import (
     AuthenticationFailed,
     Conflict,
