@@ -16,15 +16,12 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb
-from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb
-from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
-from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc
 from connfacade.server import config, logs
 from connfacade.server.api.apprunner import AppRunnerConnectionService
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
-from connfacade.server.api.interceptors import MetricsInterceptor
+from connfacade.server.api.registry import register
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.backend.metered import MeteredBackend
 from connfacade.server.metrics import Metrics, MetricsServer
@@ -39,10 +36,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("connfacade.server")
 
+APPRUNNER_SERVICE = apprunner_pb.DESCRIPTOR.services_by_name["ConnectionService"]
+CODESTAR_SERVICE = codestar_pb.DESCRIPTOR.services_by_name["ConnectionService"]
+HOST_SERVICE = host_pb.DESCRIPTOR.services_by_name["HostService"]
 SERVICE_NAMES: tuple[str, ...] = (
-    apprunner_pb.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
-    codestar_pb.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
-    host_pb.DESCRIPTOR.services_by_name["HostService"].full_name,
+    APPRUNNER_SERVICE.full_name,
+    CODESTAR_SERVICE.full_name,
+    HOST_SERVICE.full_name,
 )
 # The emulator accepts any credentials; these never reach real AWS.
 EMULATOR_CREDENTIALS = ("connfacade-emulator", "connfacade-emulator")
@@ -99,10 +99,10 @@ async def start_facade(
     caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
     for name, cache in caches.items():
         metrics.track_store(name, cache.store)
-    server = grpc.aio.server(interceptors=[MetricsInterceptor(metrics)])
-    apprunner_grpc.add_ConnectionServiceServicer_to_server(AppRunnerConnectionService(apprunner), server)
-    codestar_grpc.add_ConnectionServiceServicer_to_server(CodeStarConnectionService(codestar), server)
-    host_grpc.add_HostServiceServicer_to_server(CodeStarHostService(CodeStarHosts(metered)), server)
+    server = grpc.aio.server()
+    register(server, AppRunnerConnectionService(apprunner), APPRUNNER_SERVICE, metrics)
+    register(server, CodeStarConnectionService(codestar), CODESTAR_SERVICE, metrics)
+    register(server, CodeStarHostService(CodeStarHosts(metered)), HOST_SERVICE, metrics)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
-from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.server.api import convert
 from connfacade.server.api.boundary import unary
+from connfacade.server.api.responses import ResponseCache
 from connfacade.server.domain import ConnectionStatus
 
 if TYPE_CHECKING:
@@ -40,11 +40,12 @@ def _tags_pb(tags: tuple[Tag, ...]) -> list[pb.Tag]:
     return [pb.Tag(key=t.key, value=t.value) for t in tags]
 
 
-class AppRunnerConnectionService(pb_grpc.ConnectionServiceServicer):
+class AppRunnerConnectionService:
     """Serves App Runner connections from `AppRunnerConnections`."""
 
     def __init__(self, ops: AppRunnerConnections) -> None:
         self._ops = ops
+        self._responses = ResponseCache()
 
     @unary("apprunner.CreateConnection")
     async def CreateConnection(
@@ -60,20 +61,27 @@ class AppRunnerConnectionService(pb_grpc.ConnectionServiceServicer):
     @unary("apprunner.ListConnections")
     async def ListConnections(
         self, request: pb.ListConnectionsRequest, context: Ctx
-    ) -> pb.ListConnectionsResponse:
+    ) -> pb.ListConnectionsResponse | bytes:
+        max_results = convert.optional_int(request, "max_results")
         page = await self._ops.list_connections(
-            name=request.connection_name,
-            max_results=convert.optional_int(request, "max_results"),
-            next_token=request.next_token,
+            name=request.connection_name, max_results=max_results, next_token=request.next_token
         )
-        return pb.ListConnectionsResponse(
-            connection_summary_list=[connection_pb(c) for c in page.items], next_token=page.next_token
+        return self._responses.for_current_read(
+            ("list", request.connection_name, max_results, request.next_token),
+            lambda: pb.ListConnectionsResponse(
+                connection_summary_list=[connection_pb(c) for c in page.items], next_token=page.next_token
+            ),
         )
 
     @unary("apprunner.GetConnection")
-    async def GetConnection(self, request: pb.GetConnectionRequest, context: Ctx) -> pb.GetConnectionResponse:
+    async def GetConnection(
+        self, request: pb.GetConnectionRequest, context: Ctx
+    ) -> pb.GetConnectionResponse | bytes:
         connection = await self._ops.get_connection(arn=request.connection_arn, name=request.connection_name)
-        return pb.GetConnectionResponse(connection=connection_pb(connection))
+        return self._responses.for_current_read(
+            ("get", request.connection_arn, request.connection_name),
+            lambda: pb.GetConnectionResponse(connection=connection_pb(connection)),
+        )
 
     @unary("apprunner.DeleteConnection")
     async def DeleteConnection(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,7 +17,7 @@ from connfacade.server.domain import DomainError, FieldViolation, InvalidArgumen
 from connfacade.server.store.reads import ReadOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     import grpc
 
@@ -27,38 +28,53 @@ Resp = TypeVar("Resp")
 MAX_REQUEST_ID = 128
 
 
-def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str:
-    """The first value of request metadata ``key``, or ''."""
-    for item_key, value in context.invocation_metadata() or ():
-        if item_key == key:
-            return value if isinstance(value, str) else value.decode("utf-8", "replace")
-    return ""
+# Request ids must be unique, not secret: a random per-process prefix and a
+# counter are, at a fraction of uuid4's cost on every call.
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_id_counter = itertools.count(1)
 
 
-def request_id_of(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+def new_request_id() -> str:
+    """A request id unique across processes and calls."""
+    return f"{_ID_PREFIX}-{next(_id_counter):x}"
+
+
+def request_metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
+    """Text request metadata, first value per key."""
+    found: dict[str, str] = {}
+    for key, value in context.invocation_metadata() or ():
+        if key not in found and isinstance(value, str):
+            found[key] = value
+    return found
+
+
+def request_id_of(metadata: Mapping[str, str]) -> str:
     """The caller's ``x-request-id`` if it is sane, else a new one."""
-    given = metadata_value(context, "x-request-id").strip()
+    given = metadata.get("x-request-id", "").strip()
     if given and len(given) <= MAX_REQUEST_ID and given.isprintable():
         return given
-    return str(uuid.uuid4())
+    return new_request_id()
 
 
 MAX_STALENESS_KEY = "x-connfacade-max-staleness-ms"
 CONSISTENT_READ_KEY = "x-connfacade-consistent-read"
+DEFAULT_READ = ReadOptions()
 
 
-def read_options_of(context: grpc.aio.ServicerContext[Any, Any]) -> ReadOptions:
+def read_options_of(metadata: Mapping[str, str]) -> ReadOptions:
     """The read options the caller set in request metadata (DESIGN.md's names)."""
+    if MAX_STALENESS_KEY not in metadata and CONSISTENT_READ_KEY not in metadata:
+        return DEFAULT_READ
     violations = []
     max_staleness: float | None = None
-    if raw := metadata_value(context, MAX_STALENESS_KEY).strip():
+    if raw := metadata.get(MAX_STALENESS_KEY, "").strip():
         if raw.isdigit():
             max_staleness = int(raw) / 1000
         else:
             violations.append(
                 FieldViolation(MAX_STALENESS_KEY, "must be a whole number of milliseconds >= 0")
             )
-    consistent = metadata_value(context, CONSISTENT_READ_KEY).strip().lower()
+    consistent = metadata.get(CONSISTENT_READ_KEY, "").strip().lower()
     if consistent not in {"", "true", "false"}:
         violations.append(FieldViolation(CONSISTENT_READ_KEY, "must be 'true' or 'false'"))
     if violations:
@@ -86,23 +102,25 @@ def unary(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[..
     def wrap(handler: Callable[..., Awaitable[Resp]]) -> Callable[..., Awaitable[Resp]]:
         @functools.wraps(handler)
         async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
-            call = callcontext.begin(request_id_of(context), method)
             started = time.perf_counter()
-            bound = structlog.contextvars.bound_contextvars(request_id=call.request_id, method=method)
-            with bound:
-                try:
-                    call.read_options = read_options_of(context)
-                    response = await handler(self, request, context)
-                except asyncio.CancelledError:
-                    log.info("rpc.cancelled", duration_ms=_ms(started))
-                    raise
-                except Exception as err:  # noqa: BLE001 - this is the boundary
-                    status = to_status(err, request_id=call.request_id, aws_request_id=call.aws_request_id)
-                    _log_failure(err, status.code, started, call.aws_request_id)
-                    await context.abort(status.code, status.details, status.trailing_metadata)
-                context.set_trailing_metadata(response_metadata(call))
-                log.info("rpc.ok", code="OK", duration_ms=_ms(started), aws_request_id=call.aws_request_id)
-                return response
+            metadata = request_metadata(context)
+            call = callcontext.begin(request_id_of(metadata), method)
+            # grpc.aio runs each RPC in a task of its own, so what is bound here
+            # stays with this call and needs no unbinding.
+            structlog.contextvars.bind_contextvars(request_id=call.request_id, method=method)
+            try:
+                call.read_options = read_options_of(metadata)
+                response = await handler(self, request, context)
+            except asyncio.CancelledError:
+                log.info("rpc.cancelled", duration_ms=_ms(started))
+                raise
+            except Exception as err:  # noqa: BLE001 - this is the boundary
+                status = to_status(err, request_id=call.request_id, aws_request_id=call.aws_request_id)
+                _log_failure(err, status.code, started, call.aws_request_id)
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            context.set_trailing_metadata(response_metadata(call))
+            log.info("rpc.ok", code="OK", duration_ms=_ms(started), aws_request_id=call.aws_request_id)
+            return response
 
         return run
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connfacade.codestar.v1 import connection_service_pb2 as pb
-from connfacade.codestar.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
-from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc
 from connfacade.codestar.v1 import types_pb2
 from connfacade.server.api import convert
 from connfacade.server.api.boundary import unary
+from connfacade.server.api.responses import ResponseCache
 from connfacade.server.domain import ConnectionStatus, VpcConfiguration
 
 if TYPE_CHECKING:
@@ -78,11 +77,12 @@ def _vpc(message: Any) -> VpcConfiguration | None:
     return VpcConfiguration(v.vpc_id, tuple(v.subnet_ids), tuple(v.security_group_ids), v.tls_certificate)
 
 
-class CodeStarConnectionService(pb_grpc.ConnectionServiceServicer):
+class CodeStarConnectionService:
     """Serves CodeStar connections from `CodeStarConnections`."""
 
     def __init__(self, ops: CodeStarConnections) -> None:
         self._ops = ops
+        self._responses = ResponseCache()
 
     @unary("codestar.CreateConnection")
     async def CreateConnection(
@@ -99,24 +99,33 @@ class CodeStarConnectionService(pb_grpc.ConnectionServiceServicer):
         )
 
     @unary("codestar.GetConnection")
-    async def GetConnection(self, request: pb.GetConnectionRequest, context: Ctx) -> pb.GetConnectionResponse:
+    async def GetConnection(
+        self, request: pb.GetConnectionRequest, context: Ctx
+    ) -> pb.GetConnectionResponse | bytes:
         connection = await self._ops.get_connection(arn=request.connection_arn)
-        return pb.GetConnectionResponse(connection=connection_pb(connection))
+        return self._responses.for_current_read(
+            ("get", request.connection_arn),
+            lambda: pb.GetConnectionResponse(connection=connection_pb(connection)),
+        )
 
     @unary("codestar.ListConnections")
     async def ListConnections(
         self, request: pb.ListConnectionsRequest, context: Ctx
-    ) -> pb.ListConnectionsResponse:
+    ) -> pb.ListConnectionsResponse | bytes:
+        max_results = convert.optional_int(request, "max_results")
         page = await self._ops.list_connections(
             provider_type=convert.provider_type(
                 request.provider_type_filter, _PROVIDERS, "provider_type_filter"
             ),
             host_arn=request.host_arn_filter,
-            max_results=convert.optional_int(request, "max_results"),
+            max_results=max_results,
             next_token=request.next_token,
         )
-        return pb.ListConnectionsResponse(
-            connections=[connection_pb(c) for c in page.items], next_token=page.next_token
+        return self._responses.for_current_read(
+            ("list", request.provider_type_filter, request.host_arn_filter, max_results, request.next_token),
+            lambda: pb.ListConnectionsResponse(
+                connections=[connection_pb(c) for c in page.items], next_token=page.next_token
+            ),
         )
 
     @unary("codestar.DeleteConnection")
@@ -144,7 +153,7 @@ class CodeStarConnectionService(pb_grpc.ConnectionServiceServicer):
         return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))
 
 
-class CodeStarHostService(host_grpc.HostServiceServicer):
+class CodeStarHostService:
     """Serves CodeStar hosts from `CodeStarHosts`."""
 
     def __init__(self, ops: CodeStarHosts) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from connfacade.server.awsmodel import snake_path, validate
@@ -25,6 +26,24 @@ def check(service: Service, operation: str, params: Mapping[str, Any]) -> None:
     Proto fields are the AWS members in snake_case, so the model's member path
     names the proto field the caller set.
     """
+    # Validation is a pure function of its input, and hot reads repeat the same
+    # few flat requests (an ARN, a name): their verdicts are remembered.
+    if all(isinstance(v, (str, int)) for v in params.values()):
+        violations = _flat_violations(service, operation, tuple(params.items()))
+    else:
+        violations = _violations(service, operation, params)
+    if violations:
+        raise InvalidArgument(list(violations))
+
+
+@functools.lru_cache(maxsize=4096)
+def _flat_violations(
+    service: Service, operation: str, items: tuple[tuple[str, str | int], ...]
+) -> tuple[FieldViolation, ...]:
+    return _violations(service, operation, dict(items))
+
+
+def _violations(service: Service, operation: str, params: Mapping[str, Any]) -> tuple[FieldViolation, ...]:
     violations = [
         FieldViolation(snake_path(v.path), v.message) for v in validate(service.value, operation, params)
     ]
@@ -32,5 +51,4 @@ def check(service: Service, operation: str, params: Mapping[str, Any]) -> None:
     tags = params.get("Tags")
     if limit is not None and isinstance(tags, list) and len(tags) > limit:
         violations.append(FieldViolation("tags", f"at most {limit} tags per resource; got {len(tags)}"))
-    if violations:
-        raise InvalidArgument(violations)
+    return tuple(violations)

@@ -58,6 +58,8 @@ class ConnectionStore:
         self._tombstones: dict[str, float] = {}  # key -> when deleted through the facade
         self._seq = 0
         self._listeners: list[Callable[[Sequence[ChangeEvent]], None]] = []
+        self._ordered: list[tuple[int, Connection]] = []
+        self._ordered_at = -1
 
     # ---- reading -----------------------------------------------------------
 
@@ -70,11 +72,19 @@ class ConnectionStore:
 
     def connections(self) -> list[Connection]:
         """Every connection, in stable order (first seen first)."""
-        return [e.connection for e in sorted(self._entries.values(), key=lambda e: e.seq)]
+        return [c for _, c in self.ordered()]
 
     def ordered(self) -> list[tuple[int, Connection]]:
-        """(sequence, connection) pairs in stable order; sequences key page tokens."""
-        return [(e.seq, e.connection) for e in sorted(self._entries.values(), key=lambda e: e.seq)]
+        """(sequence, connection) pairs in stable order; sequences key page tokens.
+
+        Built once per revision: reads vastly outnumber changes.
+        """
+        if self._ordered_at != self.revision:
+            self._ordered = [
+                (e.seq, e.connection) for e in sorted(self._entries.values(), key=lambda e: e.seq)
+            ]
+            self._ordered_at = self.revision
+        return self._ordered
 
     def get(self, arn: str) -> Connection | None:
         """The connection with ``arn`` (either CodeStar prefix), if known."""

@@ -23,9 +23,8 @@ SERVICERS = [
 
 @pytest.mark.parametrize(("service", "servicer"), SERVICERS, ids=lambda x: getattr(x, "full_name", ""))
 def test_every_rpc_in_the_descriptors_is_implemented(service, servicer):
-    """No RPC falls through to the generated UNIMPLEMENTED base method."""
-    base = servicer.__mro__[1]
-    missing = [m.name for m in service.methods if getattr(servicer, m.name) is getattr(base, m.name)]
+    """Each servicer defines a handler for every RPC its service descriptor names."""
+    missing = [m.name for m in service.methods if not callable(servicer.__dict__.get(m.name))]
     assert missing == []
 
 
