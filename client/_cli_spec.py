@@ -14,12 +14,13 @@ import dataclasses
 import enum
 from typing import TYPE_CHECKING
 
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.internal import enum_type_wrapper
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client._convert import kebab_case, snake_case
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.internal import enum_type_wrapper
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 import grpc
 import grpc.aio
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.client import _convert

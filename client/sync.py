@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Self, TypeVar
 
 import grpc
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.client import _convert

@@ -21,14 +21,15 @@ from concurrent import futures
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2, message_factory
+from google.rpc import status_pb2
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
 from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc
-from google.protobuf import any_pb2, message_factory
-from google.rpc import status_pb2
 
 APPRUNNER = "connfacade.apprunner.v1.ConnectionService"
 CODESTAR = "connfacade.codestar.v1.ConnectionService"

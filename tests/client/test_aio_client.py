@@ -7,15 +7,16 @@ import time
 import grpc
 import grpc.aio
 import pytest
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+from scripted_server import APPRUNNER, CODESTAR, HOSTS, abort_with, rich_status
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client import errors
 from connfacade.client.aio import AppRunnerClient, CodeStarConnectionsClient
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
 from connfacade.codestar.v1 import types_pb2
-from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
-from scripted_server import APPRUNNER, CODESTAR, HOSTS, abort_with, rich_status
 
 
 async def test_create_connection_sends_the_request_and_returns_the_response(scripted_server):

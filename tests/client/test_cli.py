@@ -8,13 +8,14 @@ import types
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from scripted_server import APPRUNNER, CODESTAR, HOSTS, abort_with, paged, rich_status
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client import cli
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
 from connfacade.codestar.v1 import types_pb2
-from google.rpc import error_details_pb2
-from scripted_server import APPRUNNER, CODESTAR, HOSTS, abort_with, paged, rich_status
 
 
 @pytest.fixture(autouse=True)

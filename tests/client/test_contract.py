@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 
-import connfacade.client
 import pytest
+
+import connfacade.client
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client import _cli_spec, aio, sync
 from connfacade.client._convert import snake_case

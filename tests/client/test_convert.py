@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from google.protobuf import timestamp_pb2
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client import _convert
 from connfacade.codestar.v1 import host_service_pb2, types_pb2
-from google.protobuf import timestamp_pb2
 
 
 @pytest.mark.parametrize(

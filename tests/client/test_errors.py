@@ -7,10 +7,11 @@ import asyncio
 import grpc
 import grpc.aio
 import pytest
-from connfacade.client import errors
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from connfacade.client import errors
 
 _CLASS_NAMES = {
     grpc.StatusCode.CANCELLED: "RpcCancelledError",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from scripted_server import APPRUNNER, CODESTAR, HOSTS, paged
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client import aio, sync
 from connfacade.client.errors import PaginationError
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
 from connfacade.codestar.v1 import types_pb2
-from scripted_server import APPRUNNER, CODESTAR, HOSTS, paged
 
 
 def _apprunner(*names):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from scripted_server import APPRUNNER, HOSTS, abort_with, rich_status
+
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
 from connfacade.client import errors
 from connfacade.client.sync import AppRunnerClient, CodeStarConnectionsClient
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
 from connfacade.codestar.v1 import types_pb2
-from google.rpc import error_details_pb2
-from scripted_server import APPRUNNER, HOSTS, abort_with, rich_status
 
 
 def test_requests_and_responses(scripted_server):

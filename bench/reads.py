@@ -1,0 +1,279 @@
+"""Read-path benchmark: cached reads against the gRPC ceiling, uncached against aiobotocore.
+
+    ./scripts/bench reads            # or: .venv/bin/python bench/reads.py [--seconds 5]
+
+In one run, on this machine, over the same transport and concurrency:
+
+1. a bare grpc.aio echo server answering a serialized ListConnections page of 20
+   connections (the Python gRPC ceiling) against cached GetConnection and
+   ListConnections through the facade, at 64 and 256 calls in flight;
+2. direct aiobotocore ``list_connections`` against the emulator against an
+   uncached (consistent-read) facade ListConnections, one call at a time.
+
+Servers run in their own processes (the facade with its embedded emulator);
+the load comes from this one. Results go to stdout and to a JSON file in
+bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import grpc
+from _load import Result, closed_loop, sequential
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+
+from connfacade.apprunner.v1 import connection_service_pb2 as pb
+from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+HERE = Path(__file__).resolve().parent
+CONNFACADE = Path(sys.executable).parent / "connfacade"
+CONNECTIONS = 20
+CONSISTENT = (("x-connfacade-consistent-read", "true"),)
+
+
+async def spawn(
+    *argv: str, patterns: dict[str, str], env: dict[str, str] | None = None
+) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    """Starts a server process and reads the addresses it announces."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+    found: dict[str, str] = {}
+    async with asyncio.timeout(60):
+        while len(found) < len(patterns):
+            line = (await proc.stdout.readline()).decode()
+            if not line:
+                raise RuntimeError(f"{argv[0]} exited before announcing itself")
+            for key, pattern in patterns.items():
+                if m := re.search(pattern, line):
+                    found[key] = m.group(1)
+    return proc, found
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(15):
+            await proc.wait()
+
+
+def channels(address: str, n: int) -> list[grpc.aio.Channel]:
+    # Separate HTTP/2 connections, as many callers would have; the same for every scenario.
+    return [
+        grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(n)
+    ]
+
+
+def round_robin(calls: list[Callable[[], Awaitable[object]]]) -> Callable[[], Awaitable[object]]:
+    state = {"i": 0}
+
+    def next_call() -> Awaitable[object]:
+        state["i"] = (state["i"] + 1) % len(calls)
+        return calls[state["i"]]()
+
+    return next_call
+
+
+async def measure_cached(
+    facade_addr: str, echo_addr: str, arn: str, concurrency: int, seconds: float
+) -> tuple[Result, Result, Result]:
+    n = max(1, concurrency // 64)
+    echo_channels, facade_channels = channels(echo_addr, n), channels(facade_addr, n)
+    try:
+        echo_calls = [
+            ch.unary_unary(
+                "/bench.Echo/Echo",
+                request_serializer=lambda b: b,
+                response_deserializer=pb.ListConnectionsResponse.FromString,
+            )
+            for ch in echo_channels
+        ]
+        stubs = [pb_grpc.ConnectionServiceStub(ch) for ch in facade_channels]
+        get_request = pb.GetConnectionRequest(connection_arn=arn)
+        list_request = pb.ListConnectionsRequest()
+        echo = await closed_loop(
+            "echo (ceiling)",
+            round_robin([lambda c=c: c(b"") for c in echo_calls]),
+            concurrency=concurrency,
+            seconds=seconds,
+        )
+        get = await closed_loop(
+            "facade GetConnection (cached)",
+            round_robin([lambda s=s: s.GetConnection(get_request) for s in stubs]),
+            concurrency=concurrency,
+            seconds=seconds,
+        )
+        lst = await closed_loop(
+            f"facade ListConnections x{CONNECTIONS} (cached)",
+            round_robin([lambda s=s: s.ListConnections(list_request) for s in stubs]),
+            concurrency=concurrency,
+            seconds=seconds,
+        )
+        return echo, get, lst
+    finally:
+        for ch in echo_channels + facade_channels:
+            await ch.close()
+
+
+async def measure_uncached(
+    facade_addr: str, emulator_url: str, arn: str, count: int
+) -> tuple[Result, Result, Result]:
+    session = get_session()
+    config = AioConfig(region_name="us-east-1", retries={"max_attempts": 1})
+    async with (
+        session.create_client(
+            "apprunner",
+            endpoint_url=emulator_url,
+            config=config,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ) as client,
+        grpc.aio.insecure_channel(facade_addr) as channel,
+    ):
+        stub = pb_grpc.ConnectionServiceStub(channel)
+        request = pb.ListConnectionsRequest()
+        direct = await sequential(
+            "aiobotocore list_connections (direct)", client.list_connections, count=count
+        )
+        facade = await sequential(
+            "facade ListConnections (uncached)",
+            lambda: stub.ListConnections(request, metadata=CONSISTENT),
+            count=count,
+        )
+        # What the gRPC hop alone costs a lone caller: a cached read does no AWS work.
+        hop = await sequential(
+            "facade GetConnection (cached, the hop)",
+            lambda: stub.GetConnection(pb.GetConnectionRequest(connection_arn=arn)),
+            count=count,
+        )
+    return direct, facade, hop
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description="connfacade read-path benchmark")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per scenario")
+    parser.add_argument("--sequential-calls", type=int, default=500, help="calls per uncached scenario")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+
+    facade, found = await spawn(
+        str(CONNFACADE),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--emulator-address",
+        "127.0.0.1:0",
+        "--metrics-address",
+        "off",
+        "--log-level",
+        "warning",
+        patterns={"grpc": r"gRPC listening on (\S+)", "emulator": r"AWS emulator at (\S+)"},
+    )
+    echo = None
+    try:
+        async with grpc.aio.insecure_channel(found["grpc"]) as channel:
+            stub = pb_grpc.ConnectionServiceStub(channel)
+            created = [
+                (
+                    await stub.CreateConnection(
+                        pb.CreateConnectionRequest(
+                            connection_name=f"bench-connection-{i:02d}", provider_type=pb.PROVIDER_TYPE_GITHUB
+                        )
+                    )
+                ).connection
+                for i in range(CONNECTIONS)
+            ]
+            page = await stub.ListConnections(pb.ListConnectionsRequest())
+        if len(page.connection_summary_list) != CONNECTIONS:
+            raise RuntimeError(
+                f"expected {CONNECTIONS} connections, listed {len(page.connection_summary_list)}"
+            )
+        with tempfile.NamedTemporaryFile(suffix=".bin", delete=False) as payload:
+            payload.write(page.SerializeToString())
+        echo, echo_found = await spawn(
+            sys.executable,
+            str(HERE / "echo_server.py"),
+            payload.name,
+            "127.0.0.1:0",
+            patterns={"grpc": r"listening on (\S+)"},
+        )
+
+        results: list[Result] = []
+        ratios: dict[str, float] = {}
+        print(
+            f"payload: ListConnectionsResponse of {CONNECTIONS} connections, "
+            f"{len(page.SerializeToString())} bytes"
+        )
+        for concurrency in (64, 256):
+            e, g, lst = await measure_cached(
+                found["grpc"], echo_found["grpc"], created[0].connection_arn, concurrency, args.seconds
+            )
+            for r in (e, g, lst):
+                print(r.row())
+            results += [e, g, lst]
+            ratios[f"cached_get_vs_echo_c{concurrency}"] = g.throughput / e.throughput
+            ratios[f"cached_list_vs_echo_c{concurrency}"] = lst.throughput / e.throughput
+        direct, uncached, hop = await measure_uncached(
+            found["grpc"], found["emulator"], created[0].connection_arn, args.sequential_calls
+        )
+        for r in (direct, uncached, hop):
+            print(r.row())
+        results += [direct, uncached, hop]
+        ratios["uncached_added_p50_ms"] = uncached.p50_ms - direct.p50_ms
+        ratios["grpc_hop_p50_ms"] = hop.p50_ms
+    finally:
+        for proc in (facade, echo):
+            if proc is not None:
+                await stop(proc)
+
+    print("\nratios (targets: cached >= 0.8 of echo; uncached adds <= 1 ms at p50)")
+    for key, value in ratios.items():
+        print(f"  {key:<32} {value:6.3f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"reads-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "benchmark": "reads",
+                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "transport": "tcp loopback",
+                "seconds_per_scenario": args.seconds,
+                "results": [r.as_dict() for r in results],
+                "ratios": ratios,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nresults written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
