@@ -44,11 +44,11 @@ def _flat_violations(
 
 
 def _violations(service: Service, operation: str, params: Mapping[str, Any]) -> tuple[FieldViolation, ...]:
-    violations = [
-        FieldViolation(snake_path(v.path), v.message) for v in validate(service.value, operation, params)
-    ]
+    reasons: dict[str, list[str]] = {}  # one FieldViolation per bad field, every reason in it
+    for v in validate(service.value, operation, params):
+        reasons.setdefault(snake_path(v.path), []).append(v.message)
     limit = _TAG_LIMITS.get((service, operation))
     tags = params.get("Tags")
     if limit is not None and isinstance(tags, list) and len(tags) > limit:
-        violations.append(FieldViolation("tags", f"at most {limit} tags per resource; got {len(tags)}"))
-    return tuple(violations)
+        reasons.setdefault("tags", []).append(f"at most {limit} tags per resource; got {len(tags)}")
+    return tuple(FieldViolation(field, "; ".join(messages)) for field, messages in reasons.items())
