@@ -90,6 +90,18 @@ def _global_options() -> argparse.ArgumentParser:
         "--timeout", type=_positive_float, help=f"seconds before a call fails (default {DEFAULT_TIMEOUT:g})"
     )
     options.add_argument("--request-id", help="sent as x-request-id, for the audit log and idempotency")
+    options.add_argument(
+        "--consistent-read",
+        action="store_true",
+        default=None,
+        help="reads ask AWS now instead of answering from the facade's store",
+    )
+    options.add_argument(
+        "--max-staleness-ms",
+        type=int,
+        metavar="MS",
+        help="oldest store data this read accepts, in milliseconds",
+    )
     return options
 
 
@@ -233,6 +245,10 @@ def _run_rpc(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> 
     timeout: float = getattr(namespace, "timeout", DEFAULT_TIMEOUT)
     request_id: str | None = getattr(namespace, "request_id", None)
     metadata = [("x-request-id", request_id)] if request_id else []
+    if getattr(namespace, "consistent_read", None):
+        metadata.append(("x-connfacade-consistent-read", "true"))
+    if (staleness := getattr(namespace, "max_staleness_ms", None)) is not None:
+        metadata.append(("x-connfacade-max-staleness-ms", str(staleness)))
 
     try:
         with _CLIENTS[namespace.cli_group](target, timeout=timeout, metadata=metadata) as client:

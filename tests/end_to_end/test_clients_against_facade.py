@@ -118,3 +118,14 @@ async def test_cli_lists_codestar_hosts(target):
     assert code == 0, err
     code, out, _ = await run_cli(target, "codestar", "list-hosts", "--all")
     assert [h["name"] for h in json.loads(out)["hosts"]] == ["ghes"]
+
+
+async def test_cli_consistent_read_sees_an_out_of_band_change_at_once(target, control):
+    """`--consistent-read` asks AWS instead of the store."""
+    _, out, _ = await run_cli(target, "apprunner", "create-connection",
+                              "--connection-name", "cli-consistent", "--provider-type", "GITHUB")
+    arn = json.loads(out)["connection"]["connection_arn"]
+    await run_cli(target, "apprunner", "list-connections")  # the store is now fresh
+    await control.complete_handshake(arn, status="AVAILABLE")
+    _, out, _ = await run_cli(target, "--consistent-read", "apprunner", "get-connection", "--connection-arn", arn)
+    assert json.loads(out)["connection"]["status"] == "CONNECTION_STATUS_AVAILABLE"
