@@ -93,7 +93,7 @@ def _global_options() -> argparse.ArgumentParser:
     options.add_argument(
         "--consistent-read",
         action="store_true",
-        default=None,
+        default=argparse.SUPPRESS,  # store_true would overwrite a value given before the subcommand
         help="reads ask AWS now instead of answering from the facade's store",
     )
     options.add_argument(
