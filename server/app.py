@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from contextlib import AsyncExitStack
@@ -44,6 +45,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     CODESTAR_SERVICE.full_name,
     HOST_SERVICE.full_name,
 )
+STREAM_END_WAIT = 2.0  # seconds watch streams get to send their last status at shutdown
 # The emulator accepts any credentials; these never reach real AWS.
 EMULATOR_CREDENTIALS = ("connfacade-emulator", "connfacade-emulator")
 
@@ -59,8 +61,17 @@ class RunningFacade:
     metrics: Metrics
 
     async def stop(self, grace: float) -> None:
-        """Health NOT_SERVING at once, then let in-flight calls finish within ``grace``."""
+        """Health NOT_SERVING at once; watch streams end with a resume token; in-flight calls finish.
+
+        ``server.stop(grace)`` would end open streams with a bare UNAVAILABLE at
+        the end of the grace period, so the server ends them itself first.
+        """
         await self.health.enter_graceful_shutdown()
+        for cache in self.caches.values():
+            cache.hub.close_all()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(grace, STREAM_END_WAIT)):
+                await asyncio.gather(*(c.hub.drained() for c in self.caches.values()))
         await self.server.stop(grace)
         for cache in self.caches.values():
             await cache.stop()

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.server.api import convert
-from connfacade.server.api.boundary import unary
+from connfacade.server.api.boundary import rpc
 from connfacade.server.api.responses import ResponseCache
+from connfacade.server.api.streams import ConnectionStreams
 from connfacade.server.domain import ConnectionStatus
 
 if TYPE_CHECKING:
@@ -46,8 +47,9 @@ class AppRunnerConnectionService:
     def __init__(self, ops: AppRunnerConnections) -> None:
         self._ops = ops
         self._responses = ResponseCache()
+        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS)
 
-    @unary("apprunner.CreateConnection")
+    @rpc("apprunner.CreateConnection")
     async def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: Ctx
     ) -> pb.CreateConnectionResponse:
@@ -58,7 +60,7 @@ class AppRunnerConnectionService:
         )
         return pb.CreateConnectionResponse(connection=connection_pb(connection))
 
-    @unary("apprunner.ListConnections")
+    @rpc("apprunner.ListConnections")
     async def ListConnections(
         self, request: pb.ListConnectionsRequest, context: Ctx
     ) -> pb.ListConnectionsResponse | bytes:
@@ -73,7 +75,7 @@ class AppRunnerConnectionService:
             ),
         )
 
-    @unary("apprunner.GetConnection")
+    @rpc("apprunner.GetConnection")
     async def GetConnection(
         self, request: pb.GetConnectionRequest, context: Ctx
     ) -> pb.GetConnectionResponse | bytes:
@@ -83,24 +85,39 @@ class AppRunnerConnectionService:
             lambda: pb.GetConnectionResponse(connection=connection_pb(connection)),
         )
 
-    @unary("apprunner.DeleteConnection")
+    @rpc("apprunner.WatchConnections")
+    async def WatchConnections(self, request: pb.WatchConnectionsRequest, context: Ctx) -> None:
+        await self._streams.watch(request, context)
+
+    @rpc("apprunner.WaitForConnection")
+    async def WaitForConnection(
+        self, request: pb.WaitForConnectionRequest, context: Ctx
+    ) -> pb.WaitForConnectionResponse:
+        connection = await self._ops.wait_for_connection(
+            arn=request.connection_arn,
+            name=request.connection_name,
+            statuses=self._streams.statuses(request.statuses),
+        )
+        return pb.WaitForConnectionResponse(connection=connection_pb(connection))
+
+    @rpc("apprunner.DeleteConnection")
     async def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: Ctx
     ) -> pb.DeleteConnectionResponse:
         connection = await self._ops.delete_connection(arn=request.connection_arn)
         return pb.DeleteConnectionResponse(connection=connection_pb(connection))
 
-    @unary("apprunner.TagResource")
+    @rpc("apprunner.TagResource")
     async def TagResource(self, request: pb.TagResourceRequest, context: Ctx) -> pb.TagResourceResponse:
         await self._ops.tag_resource(arn=request.resource_arn, tags=convert.tags(request.tags))
         return pb.TagResourceResponse()
 
-    @unary("apprunner.UntagResource")
+    @rpc("apprunner.UntagResource")
     async def UntagResource(self, request: pb.UntagResourceRequest, context: Ctx) -> pb.UntagResourceResponse:
         await self._ops.untag_resource(arn=request.resource_arn, keys=list(request.tag_keys))
         return pb.UntagResourceResponse()
 
-    @unary("apprunner.ListTagsForResource")
+    @rpc("apprunner.ListTagsForResource")
     async def ListTagsForResource(
         self, request: pb.ListTagsForResourceRequest, context: Ctx
     ) -> pb.ListTagsForResourceResponse:

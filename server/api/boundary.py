@@ -96,8 +96,11 @@ def response_metadata(call: callcontext.CallContext) -> tuple[tuple[str, str], .
     return tuple(out)
 
 
-def unary(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[..., Awaitable[Resp]]]:
-    """Wraps a unary servicer method: the only place its failures become statuses."""
+def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[..., Awaitable[Resp]]]:
+    """Wraps a servicer method (unary, or streaming through context.write).
+
+    It is the only place a method's failures become statuses.
+    """
 
     def wrap(handler: Callable[..., Awaitable[Resp]]) -> Callable[..., Awaitable[Resp]]:
         @functools.wraps(handler)

@@ -8,8 +8,9 @@ from connfacade.codestar.v1 import connection_service_pb2 as pb
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.codestar.v1 import types_pb2
 from connfacade.server.api import convert
-from connfacade.server.api.boundary import unary
+from connfacade.server.api.boundary import rpc
 from connfacade.server.api.responses import ResponseCache
+from connfacade.server.api.streams import ConnectionStreams
 from connfacade.server.domain import ConnectionStatus, VpcConfiguration
 
 if TYPE_CHECKING:
@@ -83,8 +84,9 @@ class CodeStarConnectionService:
     def __init__(self, ops: CodeStarConnections) -> None:
         self._ops = ops
         self._responses = ResponseCache()
+        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS)
 
-    @unary("codestar.CreateConnection")
+    @rpc("codestar.CreateConnection")
     async def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: Ctx
     ) -> pb.CreateConnectionResponse:
@@ -98,7 +100,7 @@ class CodeStarConnectionService:
             connection_arn=connection.arn, tags=_tags_pb(tags), connection=connection_pb(connection)
         )
 
-    @unary("codestar.GetConnection")
+    @rpc("codestar.GetConnection")
     async def GetConnection(
         self, request: pb.GetConnectionRequest, context: Ctx
     ) -> pb.GetConnectionResponse | bytes:
@@ -108,7 +110,7 @@ class CodeStarConnectionService:
             lambda: pb.GetConnectionResponse(connection=connection_pb(connection)),
         )
 
-    @unary("codestar.ListConnections")
+    @rpc("codestar.ListConnections")
     async def ListConnections(
         self, request: pb.ListConnectionsRequest, context: Ctx
     ) -> pb.ListConnectionsResponse | bytes:
@@ -128,24 +130,37 @@ class CodeStarConnectionService:
             ),
         )
 
-    @unary("codestar.DeleteConnection")
+    @rpc("codestar.WatchConnections")
+    async def WatchConnections(self, request: pb.WatchConnectionsRequest, context: Ctx) -> None:
+        await self._streams.watch(request, context)
+
+    @rpc("codestar.WaitForConnection")
+    async def WaitForConnection(
+        self, request: pb.WaitForConnectionRequest, context: Ctx
+    ) -> pb.WaitForConnectionResponse:
+        connection = await self._ops.wait_for_connection(
+            arn=request.connection_arn, statuses=self._streams.statuses(request.statuses)
+        )
+        return pb.WaitForConnectionResponse(connection=connection_pb(connection))
+
+    @rpc("codestar.DeleteConnection")
     async def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: Ctx
     ) -> pb.DeleteConnectionResponse:
         await self._ops.delete_connection(arn=request.connection_arn)
         return pb.DeleteConnectionResponse()
 
-    @unary("codestar.TagResource")
+    @rpc("codestar.TagResource")
     async def TagResource(self, request: pb.TagResourceRequest, context: Ctx) -> pb.TagResourceResponse:
         await self._ops.tag_resource(arn=request.resource_arn, tags=convert.tags(request.tags))
         return pb.TagResourceResponse()
 
-    @unary("codestar.UntagResource")
+    @rpc("codestar.UntagResource")
     async def UntagResource(self, request: pb.UntagResourceRequest, context: Ctx) -> pb.UntagResourceResponse:
         await self._ops.untag_resource(arn=request.resource_arn, keys=list(request.tag_keys))
         return pb.UntagResourceResponse()
 
-    @unary("codestar.ListTagsForResource")
+    @rpc("codestar.ListTagsForResource")
     async def ListTagsForResource(
         self, request: pb.ListTagsForResourceRequest, context: Ctx
     ) -> pb.ListTagsForResourceResponse:
@@ -159,7 +174,7 @@ class CodeStarHostService:
     def __init__(self, ops: CodeStarHosts) -> None:
         self._ops = ops
 
-    @unary("codestar.CreateHost")
+    @rpc("codestar.CreateHost")
     async def CreateHost(
         self, request: host_pb.CreateHostRequest, context: Ctx
     ) -> host_pb.CreateHostResponse:
@@ -172,11 +187,11 @@ class CodeStarHostService:
         )
         return host_pb.CreateHostResponse(host_arn=arn, tags=_tags_pb(tags))
 
-    @unary("codestar.GetHost")
+    @rpc("codestar.GetHost")
     async def GetHost(self, request: host_pb.GetHostRequest, context: Ctx) -> host_pb.GetHostResponse:
         return host_pb.GetHostResponse(host=host_pb_of(await self._ops.get_host(arn=request.host_arn)))
 
-    @unary("codestar.ListHosts")
+    @rpc("codestar.ListHosts")
     async def ListHosts(self, request: host_pb.ListHostsRequest, context: Ctx) -> host_pb.ListHostsResponse:
         page = await self._ops.list_hosts(
             max_results=convert.optional_int(request, "max_results"), next_token=request.next_token
@@ -185,14 +200,14 @@ class CodeStarHostService:
             hosts=[host_pb_of(h) for h in page.items], next_token=page.next_token
         )
 
-    @unary("codestar.DeleteHost")
+    @rpc("codestar.DeleteHost")
     async def DeleteHost(
         self, request: host_pb.DeleteHostRequest, context: Ctx
     ) -> host_pb.DeleteHostResponse:
         await self._ops.delete_host(arn=request.host_arn)
         return host_pb.DeleteHostResponse()
 
-    @unary("codestar.UpdateHost")
+    @rpc("codestar.UpdateHost")
     async def UpdateHost(
         self, request: host_pb.UpdateHostRequest, context: Ctx
     ) -> host_pb.UpdateHostResponse:

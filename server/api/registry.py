@@ -52,14 +52,21 @@ def _observed(behavior: Behavior, method: str, metrics: Metrics) -> Behavior:
 
 
 def register(server: grpc.aio.Server, servicer: object, service: ServiceDescriptor, metrics: Metrics) -> None:
-    """Serves every unary method of ``service`` from the same-named method of ``servicer``."""
+    """Serves each method of ``service`` (unary or server streaming) from the same-named servicer method."""
     from google.protobuf import message_factory  # noqa: PLC0415 - only needed while registering
 
     handlers = {}
     for method in service.methods:
         request_class = message_factory.GetMessageClass(method.input_type)
         behavior = _observed(getattr(servicer, method.name), f"{service.full_name}/{method.name}", metrics)
-        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+        # Streaming handlers are coroutines that send with context.write, so
+        # that they can end the stream with a status of their own.
+        make = (
+            grpc.unary_stream_rpc_method_handler
+            if method.server_streaming
+            else grpc.unary_unary_rpc_method_handler
+        )
+        handlers[method.name] = make(
             behavior, request_deserializer=request_class.FromString, response_serializer=_serialize
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))

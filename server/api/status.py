@@ -18,6 +18,7 @@ from connfacade.server.domain import (
     InvalidArgument,
     InvalidRequest,
     NotFound,
+    OutOfRange,
     PermissionDenied,
     QuotaExceeded,
     Throttled,
@@ -83,6 +84,12 @@ def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa:
                 error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after)),
                 _error_info(err),
             ]
+        case OutOfRange():
+            return grpc.StatusCode.OUT_OF_RANGE, [
+                error_details_pb2.ErrorInfo(
+                    reason=err.reason, domain="connfacade", metadata={"action": err.action}
+                )
+            ]
         case Conflict():
             return grpc.StatusCode.FAILED_PRECONDITION, [_error_info(err)]
         case PermissionDenied():
@@ -115,4 +122,6 @@ def to_status(err: BaseException, *, request_id: str, aws_request_id: str = "") 
     ]
     if aws_request_id:
         trailing.append(("x-aws-request-id", aws_request_id))
+    if isinstance(err, DomainError):
+        trailing.extend(err.trailers)
     return RichStatus(code=code, details=message, trailing_metadata=tuple(trailing))

@@ -25,11 +25,19 @@ class DomainError(Exception):
     ``aws_request_id`` travels back to the caller in trailing metadata.
     """
 
-    def __init__(self, message: str, *, aws_code: str = "", aws_request_id: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        aws_code: str = "",
+        aws_request_id: str = "",
+        trailers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.aws_code = aws_code
         self.aws_request_id = aws_request_id
+        self.trailers = trailers  # extra trailing metadata for the caller, e.g. a resume token
 
 
 class InvalidArgument(DomainError):
@@ -40,6 +48,15 @@ class InvalidArgument(DomainError):
         self.violations = violations
 
 
+class OutOfRange(DomainError):
+    """A position (resume token) the facade no longer has history for: start again."""
+
+    def __init__(self, message: str, *, reason: str, action: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.action = action
+
+
 class InvalidRequest(DomainError):
     """AWS rejected the request as invalid (InvalidRequestException and kin)."""
 
@@ -47,33 +64,52 @@ class InvalidRequest(DomainError):
 class NotFound(DomainError):
     """The named resource does not exist."""
 
-    def __init__(self, message: str, *, resource_type: str, resource_name: str, **kw: str) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource_type: str,
+        resource_name: str,
+        aws_code: str = "",
+        aws_request_id: str = "",
+    ) -> None:
+        super().__init__(message, aws_code=aws_code, aws_request_id=aws_request_id)
         self.resource_type = resource_type
         self.resource_name = resource_name
 
 
 class QuotaExceeded(DomainError):
-    """An AWS quota or limit would be exceeded."""
+    """An AWS quota or limit (or one of the facade's own) would be exceeded."""
 
-    def __init__(self, message: str, *, subject: str, **kw: str) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str, *, subject: str, trailers: tuple[tuple[str, str], ...] = (), **kw: str
+    ) -> None:
+        super().__init__(message, trailers=trailers, **kw)
         self.subject = subject
 
 
 class Throttled(DomainError):
     """AWS kept throttling after retries; the caller should retry later."""
 
-    def __init__(self, message: str, *, retry_after: float = 1.0, **kw: str) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str, *, retry_after: float = 1.0, aws_code: str = "", aws_request_id: str = ""
+    ) -> None:
+        super().__init__(message, aws_code=aws_code, aws_request_id=aws_request_id)
         self.retry_after = retry_after
 
 
 class Unavailable(DomainError):
     """AWS (or the resource) is unavailable for now; retrying may succeed."""
 
-    def __init__(self, message: str, *, retry_after: float = 1.0, **kw: str) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = 1.0,
+        trailers: tuple[tuple[str, str], ...] = (),
+        **kw: str,
+    ) -> None:
+        super().__init__(message, trailers=trailers, **kw)
         self.retry_after = retry_after
 
 

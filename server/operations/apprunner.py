@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from connfacade.server.domain import (
     Connection,
+    ConnectionStatus,
     FieldViolation,
     InvalidArgument,
     NotFound,
@@ -17,6 +18,8 @@ from connfacade.server.domain import (
 from connfacade.server.operations import shapes
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
+from connfacade.server.store.waiting import wait_for
+from connfacade.server.store.watch import WatchFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -95,8 +98,8 @@ class AppRunnerConnections:
         await self.cache.read_recorded()
         return self.cache.page(lambda c: not name or c.name == name, f"name={name}", max_results, next_token)
 
-    async def get_connection(self, *, arn: str = "", name: str = "") -> Connection:
-        """One connection by ARN or by name, from the store (App Runner lacks this call)."""
+    @staticmethod
+    def _check_arn_or_name(arn: str, name: str) -> None:
         if bool(arn) == bool(name):
             message = "set exactly one of connection_arn and connection_name"
             raise InvalidArgument(
@@ -106,6 +109,25 @@ class AppRunnerConnections:
             check(SERVICE, "DeleteConnection", {"ConnectionArn": arn})
         else:
             check(SERVICE, "ListConnections", {"ConnectionName": name})
+
+    async def wait_for_connection(
+        self, *, arn: str = "", name: str = "", statuses: frozenset[ConnectionStatus] = frozenset()
+    ) -> Connection:
+        """The connection once it reaches one of ``statuses`` (default: AVAILABLE or ERROR)."""
+        self._check_arn_or_name(arn, name)
+        store = self.cache.store
+        return await wait_for(
+            self.cache,
+            WatchFilter(arns=frozenset({arn} if arn else ()), names=frozenset({name} if name else ())),
+            lambda: store.get(arn) if arn else store.find_by_name(name),
+            statuses,
+            name=arn or name,
+            resource_type="apprunner:connection",
+        )
+
+    async def get_connection(self, *, arn: str = "", name: str = "") -> Connection:
+        """One connection by ARN or by name, from the store (App Runner lacks this call)."""
+        self._check_arn_or_name(arn, name)
         await self.cache.read_recorded()
         match = self.cache.store.get(arn) if arn else self.cache.store.find_by_name(name)
         if match is None:

@@ -20,6 +20,8 @@ from connfacade.server.operations.paging import first_nonempty_page
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
 from connfacade.server.store.store import arn_key
+from connfacade.server.store.waiting import wait_for
+from connfacade.server.store.watch import WatchFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -103,6 +105,21 @@ class CodeStarConnections(_CodeStar):
                 resource_name=arn,
             )
         return connection
+
+    async def wait_for_connection(
+        self, *, arn: str, statuses: frozenset[ConnectionStatus] = frozenset()
+    ) -> Connection:
+        """The connection once it reaches one of ``statuses`` (default: AVAILABLE or ERROR)."""
+        check(SERVICE, "GetConnection", {"ConnectionArn": arn})
+        store = self.cache.store
+        return await wait_for(
+            self.cache,
+            WatchFilter(arns=frozenset({arn})),
+            lambda: store.get(arn),
+            statuses,
+            name=arn,
+            resource_type="codestar-connections:connection",
+        )
 
     async def list_upstream(self) -> list[Connection]:
         """Every connection of the account, from AWS, across all pages."""

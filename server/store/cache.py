@@ -13,6 +13,7 @@ from connfacade.server.store.poller import Poller, PollIntervals
 from connfacade.server.store.reads import CacheResult, FreshReads, ReadInfo, ReadOptions
 from connfacade.server.store.singleflight import SingleFlight
 from connfacade.server.store.store import ConnectionStore
+from connfacade.server.store.watch import WatchHub
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -31,6 +32,9 @@ class StoreSettings:
     history_limit: int = 10_000
     default_page_size: int = 100
     poll: bool = True  # run the background poller
+    watch_buffer: int = 1000  # events a watcher may fall behind before its stream is ended
+    max_watchers: int = 20_000  # open WatchConnections streams per service
+    bookmark_interval: float = 60.0  # seconds between BOOKMARK events, unless a watcher asks otherwise
 
 
 class ConnectionCache:
@@ -58,7 +62,10 @@ class ConnectionCache:
             stale_limit=settings.stale_limit,
             clock=clock,
         )
-        self.poller = Poller(self.store, self.flight, settings.intervals, clock=clock)
+        self.hub = WatchHub(self.store, buffer_size=settings.watch_buffer, max_watchers=settings.max_watchers)
+        self.poller = Poller(
+            self.store, self.flight, settings.intervals, waiting=lambda: self.hub.waiters, clock=clock
+        )
         self.tokens = PageTokens()
         # A new pending connection must switch a slow-sleeping poller to the fast interval now.
         self.store.subscribe(self._wake_on_pending)

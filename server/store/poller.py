@@ -45,6 +45,7 @@ class Poller:
         refresh: SingleFlight[None],
         intervals: PollIntervals,
         *,
+        waiting: Callable[[], int] = lambda: 0,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,13 +56,13 @@ class Poller:
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self.waiters = 0  # callers waiting for a status change want the fast interval
+        self._waiting = waiting  # callers waiting for a status change want the fast interval
         self.failures = 0
         self._last_attempt: float | None = None
 
     def interval(self) -> float:
         """The next wait: fast, slow or backing off, with jitter."""
-        fast = self._store.has_pending() or self.waiters > 0
+        fast = self._store.has_pending() or self._waiting() > 0
         base = self.intervals.fast if fast else self.intervals.slow
         if self.failures:
             base = min(self.intervals.max_backoff, self.intervals.fast * 2**self.failures)

@@ -53,6 +53,7 @@ class ConnectionStore:
         self.revision = 0
         self.synced_at: float | None = None
         self.history: deque[ChangeEvent] = deque(maxlen=history_limit)
+        self.history_floor = 0  # the newest event that left the history
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._tombstones: dict[str, float] = {}  # key -> when deleted through the facade
@@ -115,10 +116,19 @@ class ConnectionStore:
 
     def _record(self, events: list[ChangeEvent]) -> list[ChangeEvent]:
         if events:
-            self.history.extend(events)
+            for event in events:
+                if len(self.history) == self.history.maxlen:
+                    self.history_floor = self.history[0].revision
+                self.history.append(event)
             for listener in list(self._listeners):
                 listener(events)
         return events
+
+    def events_after(self, revision: int) -> list[ChangeEvent] | None:
+        """Every event after ``revision``, or None if some of them left the history."""
+        if revision < self.history_floor:
+            return None
+        return [e for e in self.history if e.revision > revision]
 
     def _event(self, kind: EventType, connection: Connection) -> ChangeEvent:
         self.revision += 1

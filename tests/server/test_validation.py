@@ -168,6 +168,28 @@ CASES = [
         ar.ListTagsForResourceRequest(resource_arn="x" * 1012),
         ["resource_arn"],
     ),
+    # App Runner streaming additions
+    ("apprunner", "WaitForConnection", ar.WaitForConnectionRequest(), ["connection_arn", "connection_name"]),
+    (
+        "apprunner",
+        "WaitForConnection",
+        ar.WaitForConnectionRequest(connection_name="ab"),
+        ["connection_name"],
+    ),
+    (
+        "apprunner",
+        "WaitForConnection",
+        ar.WaitForConnectionRequest(connection_arn=AR_ARN, statuses=[9]),
+        ["statuses[0]"],
+    ),
+    ("apprunner", "WatchConnections", ar.WatchConnectionsRequest(provider_types=[7]), ["provider_types[0]"]),
+    ("apprunner", "WatchConnections", ar.WatchConnectionsRequest(statuses=[2, 42]), ["statuses[1]"]),
+    (
+        "apprunner",
+        "WatchConnections",
+        ar.WatchConnectionsRequest(bookmark_interval={"nanos": 1000}),
+        ["bookmark_interval"],
+    ),
     # CodeStar connections
     ("codestar", "CreateConnection", cs.CreateConnectionRequest(provider_type=1), ["connection_name"]),
     (
@@ -226,6 +248,9 @@ CASES = [
         ["tag_keys[0]"],
     ),
     ("codestar", "ListTagsForResource", cs.ListTagsForResourceRequest(resource_arn="bad"), ["resource_arn"]),
+    ("codestar", "WaitForConnection", cs.WaitForConnectionRequest(connection_arn="nope"), ["connection_arn"]),
+    ("codestar", "WatchConnections", cs.WatchConnectionsRequest(provider_types=[0]), ["provider_types[0]"]),
+    ("codestar", "WatchConnections", cs.WatchConnectionsRequest(resume_token="garbage"), ["resume_token"]),
     # CodeStar hosts
     ("hosts", "CreateHost", hs.CreateHostRequest(provider_type=3, provider_endpoint="https://h"), ["name"]),
     (
@@ -304,8 +329,9 @@ async def test_model_violation_is_invalid_argument_naming_the_field(
 ):
     """The request is rejected before AWS, naming exactly the bad fields."""
     client = {"apprunner": apprunner, "codestar": codestar, "hosts": hosts}[stub]
+    call = getattr(client, method)(request_message)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await getattr(client, method)(request_message)
+        await (call.read() if method == "WatchConnections" else call)  # a stream fails on its first read
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     assert sorted(violated_fields(caught.value)) == sorted(fields)  # one violation per bad field
     assert await control.requests() == []

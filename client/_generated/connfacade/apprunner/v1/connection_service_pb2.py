@@ -22,52 +22,63 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0connfacade/apprunner/v1/connection_service.proto\x12\x17\x63onnfacade.apprunner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"!\n\x03Tag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xfb\x01\n\nConnection\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12\x16\n\x0e\x63onnection_arn\x18\x02 \x01(\t\x12<\n\rprovider_type\x18\x03 \x01(\x0e\x32%.connfacade.apprunner.v1.ProviderType\x12\x39\n\x06status\x18\x04 \x01(\x0e\x32).connfacade.apprunner.v1.ConnectionStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63onsole_url\x18\x06 \x01(\t\"\x9c\x01\n\x17\x43reateConnectionRequest\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12<\n\rprovider_type\x18\x02 \x01(\x0e\x32%.connfacade.apprunner.v1.ProviderType\x12*\n\x04tags\x18\x03 \x03(\x0b\x32\x1c.connfacade.apprunner.v1.Tag\"S\n\x18\x43reateConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\"o\n\x16ListConnectionsRequest\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12\x18\n\x0bmax_results\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\nnext_token\x18\x03 \x01(\tB\x0e\n\x0c_max_results\"s\n\x17ListConnectionsResponse\x12\x44\n\x17\x63onnection_summary_list\x18\x01 \x03(\x0b\x32#.connfacade.apprunner.v1.Connection\x12\x12\n\nnext_token\x18\x02 \x01(\t\"G\n\x14GetConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\x12\x17\n\x0f\x63onnection_name\x18\x02 \x01(\t\"P\n\x15GetConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\"1\n\x17\x44\x65leteConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\"S\n\x18\x44\x65leteConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\"V\n\x12TagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12*\n\x04tags\x18\x02 \x03(\x0b\x32\x1c.connfacade.apprunner.v1.Tag\"\x15\n\x13TagResourceResponse\">\n\x14UntagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12\x10\n\x08tag_keys\x18\x02 \x03(\t\"\x17\n\x15UntagResourceResponse\"2\n\x1aListTagsForResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\"I\n\x1bListTagsForResourceResponse\x12*\n\x04tags\x18\x01 \x03(\x0b\x32\x1c.connfacade.apprunner.v1.Tag*d\n\x0cProviderType\x12\x1d\n\x19PROVIDER_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14PROVIDER_TYPE_GITHUB\x10\x01\x12\x1b\n\x17PROVIDER_TYPE_BITBUCKET\x10\x02*\xbb\x01\n\x10\x43onnectionStatus\x12!\n\x1d\x43ONNECTION_STATUS_UNSPECIFIED\x10\x00\x12\'\n#CONNECTION_STATUS_PENDING_HANDSHAKE\x10\x01\x12\x1f\n\x1b\x43ONNECTION_STATUS_AVAILABLE\x10\x02\x12\x1b\n\x17\x43ONNECTION_STATUS_ERROR\x10\x03\x12\x1d\n\x19\x43ONNECTION_STATUS_DELETED\x10\x04\x32\xc8\x06\n\x11\x43onnectionService\x12w\n\x10\x43reateConnection\x12\x30.connfacade.apprunner.v1.CreateConnectionRequest\x1a\x31.connfacade.apprunner.v1.CreateConnectionResponse\x12t\n\x0fListConnections\x12/.connfacade.apprunner.v1.ListConnectionsRequest\x1a\x30.connfacade.apprunner.v1.ListConnectionsResponse\x12n\n\rGetConnection\x12-.connfacade.apprunner.v1.GetConnectionRequest\x1a..connfacade.apprunner.v1.GetConnectionResponse\x12w\n\x10\x44\x65leteConnection\x12\x30.connfacade.apprunner.v1.DeleteConnectionRequest\x1a\x31.connfacade.apprunner.v1.DeleteConnectionResponse\x12h\n\x0bTagResource\x12+.connfacade.apprunner.v1.TagResourceRequest\x1a,.connfacade.apprunner.v1.TagResourceResponse\x12n\n\rUntagResource\x12-.connfacade.apprunner.v1.UntagResourceRequest\x1a..connfacade.apprunner.v1.UntagResourceResponse\x12\x80\x01\n\x13ListTagsForResource\x12\x33.connfacade.apprunner.v1.ListTagsForResourceRequest\x1a\x34.connfacade.apprunner.v1.ListTagsForResourceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0connfacade/apprunner/v1/connection_service.proto\x12\x17\x63onnfacade.apprunner.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"!\n\x03Tag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xfb\x01\n\nConnection\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12\x16\n\x0e\x63onnection_arn\x18\x02 \x01(\t\x12<\n\rprovider_type\x18\x03 \x01(\x0e\x32%.connfacade.apprunner.v1.ProviderType\x12\x39\n\x06status\x18\x04 \x01(\x0e\x32).connfacade.apprunner.v1.ConnectionStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63onsole_url\x18\x06 \x01(\t\"\x9c\x01\n\x17\x43reateConnectionRequest\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12<\n\rprovider_type\x18\x02 \x01(\x0e\x32%.connfacade.apprunner.v1.ProviderType\x12*\n\x04tags\x18\x03 \x03(\x0b\x32\x1c.connfacade.apprunner.v1.Tag\"S\n\x18\x43reateConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\"o\n\x16ListConnectionsRequest\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12\x18\n\x0bmax_results\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\nnext_token\x18\x03 \x01(\tB\x0e\n\x0c_max_results\"s\n\x17ListConnectionsResponse\x12\x44\n\x17\x63onnection_summary_list\x18\x01 \x03(\x0b\x32#.connfacade.apprunner.v1.Connection\x12\x12\n\nnext_token\x18\x02 \x01(\t\"G\n\x14GetConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\x12\x17\n\x0f\x63onnection_name\x18\x02 \x01(\t\"P\n\x15GetConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\"1\n\x17\x44\x65leteConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\"S\n\x18\x44\x65leteConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\"V\n\x12TagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12*\n\x04tags\x18\x02 \x03(\x0b\x32\x1c.connfacade.apprunner.v1.Tag\"\x15\n\x13TagResourceResponse\">\n\x14UntagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12\x10\n\x08tag_keys\x18\x02 \x03(\t\"\x17\n\x15UntagResourceResponse\"2\n\x1aListTagsForResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\"I\n\x1bListTagsForResourceResponse\x12*\n\x04tags\x18\x01 \x03(\x0b\x32\x1c.connfacade.apprunner.v1.Tag\"\xb3\x02\n\x17WatchConnectionsRequest\x12\x17\n\x0f\x63onnection_arns\x18\x01 \x03(\t\x12\x18\n\x10\x63onnection_names\x18\x02 \x03(\t\x12=\n\x0eprovider_types\x18\x03 \x03(\x0e\x32%.connfacade.apprunner.v1.ProviderType\x12;\n\x08statuses\x18\x04 \x03(\x0e\x32).connfacade.apprunner.v1.ConnectionStatus\x12\x14\n\x0cresume_token\x18\x05 \x01(\t\x12\x1d\n\x15skip_initial_snapshot\x18\x06 \x01(\x08\x12\x34\n\x11\x62ookmark_interval\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xad\x01\n\x18WatchConnectionsResponse\x12\x30\n\x04type\x18\x01 \x01(\x0e\x32\".connfacade.apprunner.v1.EventType\x12\x37\n\nconnection\x18\x02 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection\x12\x10\n\x08revision\x18\x03 \x01(\x04\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"\x88\x01\n\x18WaitForConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\x12;\n\x08statuses\x18\x02 \x03(\x0e\x32).connfacade.apprunner.v1.ConnectionStatus\x12\x17\n\x0f\x63onnection_name\x18\x03 \x01(\t\"T\n\x19WaitForConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32#.connfacade.apprunner.v1.Connection*d\n\x0cProviderType\x12\x1d\n\x19PROVIDER_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14PROVIDER_TYPE_GITHUB\x10\x01\x12\x1b\n\x17PROVIDER_TYPE_BITBUCKET\x10\x02*\xbb\x01\n\x10\x43onnectionStatus\x12!\n\x1d\x43ONNECTION_STATUS_UNSPECIFIED\x10\x00\x12\'\n#CONNECTION_STATUS_PENDING_HANDSHAKE\x10\x01\x12\x1f\n\x1b\x43ONNECTION_STATUS_AVAILABLE\x10\x02\x12\x1b\n\x17\x43ONNECTION_STATUS_ERROR\x10\x03\x12\x1d\n\x19\x43ONNECTION_STATUS_DELETED\x10\x04*\x9e\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_TYPE_ADDED\x10\x01\x12\x17\n\x13\x45VENT_TYPE_MODIFIED\x10\x02\x12\x16\n\x12\x45VENT_TYPE_DELETED\x10\x03\x12\x17\n\x13\x45VENT_TYPE_BOOKMARK\x10\x04\x12\x15\n\x11\x45VENT_TYPE_SYNCED\x10\x05\x32\xbf\x08\n\x11\x43onnectionService\x12w\n\x10\x43reateConnection\x12\x30.connfacade.apprunner.v1.CreateConnectionRequest\x1a\x31.connfacade.apprunner.v1.CreateConnectionResponse\x12t\n\x0fListConnections\x12/.connfacade.apprunner.v1.ListConnectionsRequest\x1a\x30.connfacade.apprunner.v1.ListConnectionsResponse\x12n\n\rGetConnection\x12-.connfacade.apprunner.v1.GetConnectionRequest\x1a..connfacade.apprunner.v1.GetConnectionResponse\x12w\n\x10\x44\x65leteConnection\x12\x30.connfacade.apprunner.v1.DeleteConnectionRequest\x1a\x31.connfacade.apprunner.v1.DeleteConnectionResponse\x12h\n\x0bTagResource\x12+.connfacade.apprunner.v1.TagResourceRequest\x1a,.connfacade.apprunner.v1.TagResourceResponse\x12n\n\rUntagResource\x12-.connfacade.apprunner.v1.UntagResourceRequest\x1a..connfacade.apprunner.v1.UntagResourceResponse\x12\x80\x01\n\x13ListTagsForResource\x12\x33.connfacade.apprunner.v1.ListTagsForResourceRequest\x1a\x34.connfacade.apprunner.v1.ListTagsForResourceResponse\x12y\n\x10WatchConnections\x12\x30.connfacade.apprunner.v1.WatchConnectionsRequest\x1a\x31.connfacade.apprunner.v1.WatchConnectionsResponse0\x01\x12z\n\x11WaitForConnection\x12\x31.connfacade.apprunner.v1.WaitForConnectionRequest\x1a\x32.connfacade.apprunner.v1.WaitForConnectionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'connfacade.apprunner.v1.connection_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROVIDERTYPE']._serialized_start=1491
-  _globals['_PROVIDERTYPE']._serialized_end=1591
-  _globals['_CONNECTIONSTATUS']._serialized_start=1594
-  _globals['_CONNECTIONSTATUS']._serialized_end=1781
-  _globals['_TAG']._serialized_start=110
-  _globals['_TAG']._serialized_end=143
-  _globals['_CONNECTION']._serialized_start=146
-  _globals['_CONNECTION']._serialized_end=397
-  _globals['_CREATECONNECTIONREQUEST']._serialized_start=400
-  _globals['_CREATECONNECTIONREQUEST']._serialized_end=556
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_start=558
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=641
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=643
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=754
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=756
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=871
-  _globals['_GETCONNECTIONREQUEST']._serialized_start=873
-  _globals['_GETCONNECTIONREQUEST']._serialized_end=944
-  _globals['_GETCONNECTIONRESPONSE']._serialized_start=946
-  _globals['_GETCONNECTIONRESPONSE']._serialized_end=1026
-  _globals['_DELETECONNECTIONREQUEST']._serialized_start=1028
-  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1077
-  _globals['_DELETECONNECTIONRESPONSE']._serialized_start=1079
-  _globals['_DELETECONNECTIONRESPONSE']._serialized_end=1162
-  _globals['_TAGRESOURCEREQUEST']._serialized_start=1164
-  _globals['_TAGRESOURCEREQUEST']._serialized_end=1250
-  _globals['_TAGRESOURCERESPONSE']._serialized_start=1252
-  _globals['_TAGRESOURCERESPONSE']._serialized_end=1273
-  _globals['_UNTAGRESOURCEREQUEST']._serialized_start=1275
-  _globals['_UNTAGRESOURCEREQUEST']._serialized_end=1337
-  _globals['_UNTAGRESOURCERESPONSE']._serialized_start=1339
-  _globals['_UNTAGRESOURCERESPONSE']._serialized_end=1362
-  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_start=1364
-  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_end=1414
-  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_start=1416
-  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_end=1489
-  _globals['_CONNECTIONSERVICE']._serialized_start=1784
-  _globals['_CONNECTIONSERVICE']._serialized_end=2624
+  _globals['_PROVIDERTYPE']._serialized_start=2234
+  _globals['_PROVIDERTYPE']._serialized_end=2334
+  _globals['_CONNECTIONSTATUS']._serialized_start=2337
+  _globals['_CONNECTIONSTATUS']._serialized_end=2524
+  _globals['_EVENTTYPE']._serialized_start=2527
+  _globals['_EVENTTYPE']._serialized_end=2685
+  _globals['_TAG']._serialized_start=142
+  _globals['_TAG']._serialized_end=175
+  _globals['_CONNECTION']._serialized_start=178
+  _globals['_CONNECTION']._serialized_end=429
+  _globals['_CREATECONNECTIONREQUEST']._serialized_start=432
+  _globals['_CREATECONNECTIONREQUEST']._serialized_end=588
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_start=590
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=673
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=675
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=786
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=788
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=903
+  _globals['_GETCONNECTIONREQUEST']._serialized_start=905
+  _globals['_GETCONNECTIONREQUEST']._serialized_end=976
+  _globals['_GETCONNECTIONRESPONSE']._serialized_start=978
+  _globals['_GETCONNECTIONRESPONSE']._serialized_end=1058
+  _globals['_DELETECONNECTIONREQUEST']._serialized_start=1060
+  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1109
+  _globals['_DELETECONNECTIONRESPONSE']._serialized_start=1111
+  _globals['_DELETECONNECTIONRESPONSE']._serialized_end=1194
+  _globals['_TAGRESOURCEREQUEST']._serialized_start=1196
+  _globals['_TAGRESOURCEREQUEST']._serialized_end=1282
+  _globals['_TAGRESOURCERESPONSE']._serialized_start=1284
+  _globals['_TAGRESOURCERESPONSE']._serialized_end=1305
+  _globals['_UNTAGRESOURCEREQUEST']._serialized_start=1307
+  _globals['_UNTAGRESOURCEREQUEST']._serialized_end=1369
+  _globals['_UNTAGRESOURCERESPONSE']._serialized_start=1371
+  _globals['_UNTAGRESOURCERESPONSE']._serialized_end=1394
+  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_start=1396
+  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_end=1446
+  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_start=1448
+  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_end=1521
+  _globals['_WATCHCONNECTIONSREQUEST']._serialized_start=1524
+  _globals['_WATCHCONNECTIONSREQUEST']._serialized_end=1831
+  _globals['_WATCHCONNECTIONSRESPONSE']._serialized_start=1834
+  _globals['_WATCHCONNECTIONSRESPONSE']._serialized_end=2007
+  _globals['_WAITFORCONNECTIONREQUEST']._serialized_start=2010
+  _globals['_WAITFORCONNECTIONREQUEST']._serialized_end=2146
+  _globals['_WAITFORCONNECTIONRESPONSE']._serialized_start=2148
+  _globals['_WAITFORCONNECTIONRESPONSE']._serialized_end=2232
+  _globals['_CONNECTIONSERVICE']._serialized_start=2688
+  _globals['_CONNECTIONSERVICE']._serialized_end=3775
 # @@protoc_insertion_point(module_scope)

@@ -22,48 +22,59 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from connfacade.codestar.v1 import types_pb2 as connfacade_dot_codestar_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/connfacade/codestar/v1/connection_service.proto\x12\x16\x63onnfacade.codestar.v1\x1a\"connfacade/codestar/v1/types.proto\"\x80\x02\n\nConnection\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12\x16\n\x0e\x63onnection_arn\x18\x02 \x01(\t\x12;\n\rprovider_type\x18\x03 \x01(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12\x18\n\x10owner_account_id\x18\x04 \x01(\t\x12\x43\n\x11\x63onnection_status\x18\x05 \x01(\x0e\x32(.connfacade.codestar.v1.ConnectionStatus\x12\x10\n\x08host_arn\x18\x06 \x01(\t\x12\x13\n\x0b\x63onsole_url\x18\x07 \x01(\t\"\xac\x01\n\x17\x43reateConnectionRequest\x12;\n\rprovider_type\x18\x01 \x01(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12\x17\n\x0f\x63onnection_name\x18\x02 \x01(\t\x12)\n\x04tags\x18\x03 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\x12\x10\n\x08host_arn\x18\x04 \x01(\t\"\x95\x01\n\x18\x43reateConnectionResponse\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\x12)\n\x04tags\x18\x02 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\x12\x36\n\nconnection\x18\x03 \x01(\x0b\x32\".connfacade.codestar.v1.Connection\".\n\x14GetConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\"O\n\x15GetConnectionResponse\x12\x36\n\nconnection\x18\x01 \x01(\x0b\x32\".connfacade.codestar.v1.Connection\"\xb3\x01\n\x16ListConnectionsRequest\x12\x42\n\x14provider_type_filter\x18\x01 \x01(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12\x17\n\x0fhost_arn_filter\x18\x02 \x01(\t\x12\x18\n\x0bmax_results\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\nnext_token\x18\x04 \x01(\tB\x0e\n\x0c_max_results\"f\n\x17ListConnectionsResponse\x12\x37\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\".connfacade.codestar.v1.Connection\x12\x12\n\nnext_token\x18\x02 \x01(\t\"1\n\x17\x44\x65leteConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteConnectionResponse\"U\n\x12TagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12)\n\x04tags\x18\x02 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\"\x15\n\x13TagResourceResponse\">\n\x14UntagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12\x10\n\x08tag_keys\x18\x02 \x03(\t\"\x17\n\x15UntagResourceResponse\"2\n\x1aListTagsForResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\"H\n\x1bListTagsForResourceResponse\x12)\n\x04tags\x18\x01 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag*\xbb\x01\n\x10\x43onnectionStatus\x12!\n\x1d\x43ONNECTION_STATUS_UNSPECIFIED\x10\x00\x12\'\n#CONNECTION_STATUS_PENDING_HANDSHAKE\x10\x01\x12\x1f\n\x1b\x43ONNECTION_STATUS_AVAILABLE\x10\x02\x12\x1b\n\x17\x43ONNECTION_STATUS_ERROR\x10\x03\x12\x1d\n\x19\x43ONNECTION_STATUS_DELETED\x10\x04\x32\xb9\x06\n\x11\x43onnectionService\x12u\n\x10\x43reateConnection\x12/.connfacade.codestar.v1.CreateConnectionRequest\x1a\x30.connfacade.codestar.v1.CreateConnectionResponse\x12l\n\rGetConnection\x12,.connfacade.codestar.v1.GetConnectionRequest\x1a-.connfacade.codestar.v1.GetConnectionResponse\x12r\n\x0fListConnections\x12..connfacade.codestar.v1.ListConnectionsRequest\x1a/.connfacade.codestar.v1.ListConnectionsResponse\x12u\n\x10\x44\x65leteConnection\x12/.connfacade.codestar.v1.DeleteConnectionRequest\x1a\x30.connfacade.codestar.v1.DeleteConnectionResponse\x12\x66\n\x0bTagResource\x12*.connfacade.codestar.v1.TagResourceRequest\x1a+.connfacade.codestar.v1.TagResourceResponse\x12l\n\rUntagResource\x12,.connfacade.codestar.v1.UntagResourceRequest\x1a-.connfacade.codestar.v1.UntagResourceResponse\x12~\n\x13ListTagsForResource\x12\x32.connfacade.codestar.v1.ListTagsForResourceRequest\x1a\x33.connfacade.codestar.v1.ListTagsForResourceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/connfacade/codestar/v1/connection_service.proto\x12\x16\x63onnfacade.codestar.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\"connfacade/codestar/v1/types.proto\"\x80\x02\n\nConnection\x12\x17\n\x0f\x63onnection_name\x18\x01 \x01(\t\x12\x16\n\x0e\x63onnection_arn\x18\x02 \x01(\t\x12;\n\rprovider_type\x18\x03 \x01(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12\x18\n\x10owner_account_id\x18\x04 \x01(\t\x12\x43\n\x11\x63onnection_status\x18\x05 \x01(\x0e\x32(.connfacade.codestar.v1.ConnectionStatus\x12\x10\n\x08host_arn\x18\x06 \x01(\t\x12\x13\n\x0b\x63onsole_url\x18\x07 \x01(\t\"\xac\x01\n\x17\x43reateConnectionRequest\x12;\n\rprovider_type\x18\x01 \x01(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12\x17\n\x0f\x63onnection_name\x18\x02 \x01(\t\x12)\n\x04tags\x18\x03 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\x12\x10\n\x08host_arn\x18\x04 \x01(\t\"\x95\x01\n\x18\x43reateConnectionResponse\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\x12)\n\x04tags\x18\x02 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\x12\x36\n\nconnection\x18\x03 \x01(\x0b\x32\".connfacade.codestar.v1.Connection\".\n\x14GetConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\"O\n\x15GetConnectionResponse\x12\x36\n\nconnection\x18\x01 \x01(\x0b\x32\".connfacade.codestar.v1.Connection\"\xb3\x01\n\x16ListConnectionsRequest\x12\x42\n\x14provider_type_filter\x18\x01 \x01(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12\x17\n\x0fhost_arn_filter\x18\x02 \x01(\t\x12\x18\n\x0bmax_results\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\nnext_token\x18\x04 \x01(\tB\x0e\n\x0c_max_results\"f\n\x17ListConnectionsResponse\x12\x37\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\".connfacade.codestar.v1.Connection\x12\x12\n\nnext_token\x18\x02 \x01(\t\"1\n\x17\x44\x65leteConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteConnectionResponse\"U\n\x12TagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12)\n\x04tags\x18\x02 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\"\x15\n\x13TagResourceResponse\">\n\x14UntagResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\x12\x10\n\x08tag_keys\x18\x02 \x03(\t\"\x17\n\x15UntagResourceResponse\"2\n\x1aListTagsForResourceRequest\x12\x14\n\x0cresource_arn\x18\x01 \x01(\t\"H\n\x1bListTagsForResourceResponse\x12)\n\x04tags\x18\x01 \x03(\x0b\x32\x1b.connfacade.codestar.v1.Tag\"\xb1\x02\n\x17WatchConnectionsRequest\x12\x17\n\x0f\x63onnection_arns\x18\x01 \x03(\t\x12\x18\n\x10\x63onnection_names\x18\x02 \x03(\t\x12<\n\x0eprovider_types\x18\x03 \x03(\x0e\x32$.connfacade.codestar.v1.ProviderType\x12:\n\x08statuses\x18\x04 \x03(\x0e\x32(.connfacade.codestar.v1.ConnectionStatus\x12\x14\n\x0cresume_token\x18\x05 \x01(\t\x12\x1d\n\x15skip_initial_snapshot\x18\x06 \x01(\x08\x12\x34\n\x11\x62ookmark_interval\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xab\x01\n\x18WatchConnectionsResponse\x12/\n\x04type\x18\x01 \x01(\x0e\x32!.connfacade.codestar.v1.EventType\x12\x36\n\nconnection\x18\x02 \x01(\x0b\x32\".connfacade.codestar.v1.Connection\x12\x10\n\x08revision\x18\x03 \x01(\x04\x12\x14\n\x0cresume_token\x18\x04 \x01(\t\"n\n\x18WaitForConnectionRequest\x12\x16\n\x0e\x63onnection_arn\x18\x01 \x01(\t\x12:\n\x08statuses\x18\x02 \x03(\x0e\x32(.connfacade.codestar.v1.ConnectionStatus\"S\n\x19WaitForConnectionResponse\x12\x36\n\nconnection\x18\x01 \x01(\x0b\x32\".connfacade.codestar.v1.Connection*\xbb\x01\n\x10\x43onnectionStatus\x12!\n\x1d\x43ONNECTION_STATUS_UNSPECIFIED\x10\x00\x12\'\n#CONNECTION_STATUS_PENDING_HANDSHAKE\x10\x01\x12\x1f\n\x1b\x43ONNECTION_STATUS_AVAILABLE\x10\x02\x12\x1b\n\x17\x43ONNECTION_STATUS_ERROR\x10\x03\x12\x1d\n\x19\x43ONNECTION_STATUS_DELETED\x10\x04*\x9e\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_TYPE_ADDED\x10\x01\x12\x17\n\x13\x45VENT_TYPE_MODIFIED\x10\x02\x12\x16\n\x12\x45VENT_TYPE_DELETED\x10\x03\x12\x17\n\x13\x45VENT_TYPE_BOOKMARK\x10\x04\x12\x15\n\x11\x45VENT_TYPE_SYNCED\x10\x05\x32\xac\x08\n\x11\x43onnectionService\x12u\n\x10\x43reateConnection\x12/.connfacade.codestar.v1.CreateConnectionRequest\x1a\x30.connfacade.codestar.v1.CreateConnectionResponse\x12l\n\rGetConnection\x12,.connfacade.codestar.v1.GetConnectionRequest\x1a-.connfacade.codestar.v1.GetConnectionResponse\x12r\n\x0fListConnections\x12..connfacade.codestar.v1.ListConnectionsRequest\x1a/.connfacade.codestar.v1.ListConnectionsResponse\x12u\n\x10\x44\x65leteConnection\x12/.connfacade.codestar.v1.DeleteConnectionRequest\x1a\x30.connfacade.codestar.v1.DeleteConnectionResponse\x12\x66\n\x0bTagResource\x12*.connfacade.codestar.v1.TagResourceRequest\x1a+.connfacade.codestar.v1.TagResourceResponse\x12l\n\rUntagResource\x12,.connfacade.codestar.v1.UntagResourceRequest\x1a-.connfacade.codestar.v1.UntagResourceResponse\x12~\n\x13ListTagsForResource\x12\x32.connfacade.codestar.v1.ListTagsForResourceRequest\x1a\x33.connfacade.codestar.v1.ListTagsForResourceResponse\x12w\n\x10WatchConnections\x12/.connfacade.codestar.v1.WatchConnectionsRequest\x1a\x30.connfacade.codestar.v1.WatchConnectionsResponse0\x01\x12x\n\x11WaitForConnection\x12\x30.connfacade.codestar.v1.WaitForConnectionRequest\x1a\x31.connfacade.codestar.v1.WaitForConnectionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'connfacade.codestar.v1.connection_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONNECTIONSTATUS']._serialized_start=1517
-  _globals['_CONNECTIONSTATUS']._serialized_end=1704
-  _globals['_CONNECTION']._serialized_start=112
-  _globals['_CONNECTION']._serialized_end=368
-  _globals['_CREATECONNECTIONREQUEST']._serialized_start=371
-  _globals['_CREATECONNECTIONREQUEST']._serialized_end=543
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_start=546
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=695
-  _globals['_GETCONNECTIONREQUEST']._serialized_start=697
-  _globals['_GETCONNECTIONREQUEST']._serialized_end=743
-  _globals['_GETCONNECTIONRESPONSE']._serialized_start=745
-  _globals['_GETCONNECTIONRESPONSE']._serialized_end=824
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=827
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=1006
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=1008
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=1110
-  _globals['_DELETECONNECTIONREQUEST']._serialized_start=1112
-  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1161
-  _globals['_DELETECONNECTIONRESPONSE']._serialized_start=1163
-  _globals['_DELETECONNECTIONRESPONSE']._serialized_end=1189
-  _globals['_TAGRESOURCEREQUEST']._serialized_start=1191
-  _globals['_TAGRESOURCEREQUEST']._serialized_end=1276
-  _globals['_TAGRESOURCERESPONSE']._serialized_start=1278
-  _globals['_TAGRESOURCERESPONSE']._serialized_end=1299
-  _globals['_UNTAGRESOURCEREQUEST']._serialized_start=1301
-  _globals['_UNTAGRESOURCEREQUEST']._serialized_end=1363
-  _globals['_UNTAGRESOURCERESPONSE']._serialized_start=1365
-  _globals['_UNTAGRESOURCERESPONSE']._serialized_end=1388
-  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_start=1390
-  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_end=1440
-  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_start=1442
-  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_end=1514
-  _globals['_CONNECTIONSERVICE']._serialized_start=1707
-  _globals['_CONNECTIONSERVICE']._serialized_end=2532
+  _globals['_CONNECTIONSTATUS']._serialized_start=2228
+  _globals['_CONNECTIONSTATUS']._serialized_end=2415
+  _globals['_EVENTTYPE']._serialized_start=2418
+  _globals['_EVENTTYPE']._serialized_end=2576
+  _globals['_CONNECTION']._serialized_start=144
+  _globals['_CONNECTION']._serialized_end=400
+  _globals['_CREATECONNECTIONREQUEST']._serialized_start=403
+  _globals['_CREATECONNECTIONREQUEST']._serialized_end=575
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_start=578
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=727
+  _globals['_GETCONNECTIONREQUEST']._serialized_start=729
+  _globals['_GETCONNECTIONREQUEST']._serialized_end=775
+  _globals['_GETCONNECTIONRESPONSE']._serialized_start=777
+  _globals['_GETCONNECTIONRESPONSE']._serialized_end=856
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=859
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=1038
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=1040
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=1142
+  _globals['_DELETECONNECTIONREQUEST']._serialized_start=1144
+  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1193
+  _globals['_DELETECONNECTIONRESPONSE']._serialized_start=1195
+  _globals['_DELETECONNECTIONRESPONSE']._serialized_end=1221
+  _globals['_TAGRESOURCEREQUEST']._serialized_start=1223
+  _globals['_TAGRESOURCEREQUEST']._serialized_end=1308
+  _globals['_TAGRESOURCERESPONSE']._serialized_start=1310
+  _globals['_TAGRESOURCERESPONSE']._serialized_end=1331
+  _globals['_UNTAGRESOURCEREQUEST']._serialized_start=1333
+  _globals['_UNTAGRESOURCEREQUEST']._serialized_end=1395
+  _globals['_UNTAGRESOURCERESPONSE']._serialized_start=1397
+  _globals['_UNTAGRESOURCERESPONSE']._serialized_end=1420
+  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_start=1422
+  _globals['_LISTTAGSFORRESOURCEREQUEST']._serialized_end=1472
+  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_start=1474
+  _globals['_LISTTAGSFORRESOURCERESPONSE']._serialized_end=1546
+  _globals['_WATCHCONNECTIONSREQUEST']._serialized_start=1549
+  _globals['_WATCHCONNECTIONSREQUEST']._serialized_end=1854
+  _globals['_WATCHCONNECTIONSRESPONSE']._serialized_start=1857
+  _globals['_WATCHCONNECTIONSRESPONSE']._serialized_end=2028
+  _globals['_WAITFORCONNECTIONREQUEST']._serialized_start=2030
+  _globals['_WAITFORCONNECTIONREQUEST']._serialized_end=2140
+  _globals['_WAITFORCONNECTIONRESPONSE']._serialized_start=2142
+  _globals['_WAITFORCONNECTIONRESPONSE']._serialized_end=2225
+  _globals['_CONNECTIONSERVICE']._serialized_start=2579
+  _globals['_CONNECTIONSERVICE']._serialized_end=3647
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from connfacade.codestar.v1 import types_pb2 as _types_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -51,6 +52,50 @@ CONNECTION_STATUS_ERROR: ConnectionStatus.ValueType  # 3
 CONNECTION_STATUS_DELETED: ConnectionStatus.ValueType  # 4
 """The connection has been deleted."""
 Global___ConnectionStatus: _TypeAlias = ConnectionStatus  # noqa: Y015
+
+class _EventType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EVENT_TYPE_UNSPECIFIED: _EventType.ValueType  # 0
+    """Not set; never sent."""
+    EVENT_TYPE_ADDED: _EventType.ValueType  # 1
+    """A connection appeared (or is part of the initial snapshot)."""
+    EVENT_TYPE_MODIFIED: _EventType.ValueType  # 2
+    """A connection changed, e.g. its handshake completed."""
+    EVENT_TYPE_DELETED: _EventType.ValueType  # 3
+    """A connection was deleted; the event carries it as it was, with status
+    CONNECTION_STATUS_DELETED.
+    """
+    EVENT_TYPE_BOOKMARK: _EventType.ValueType  # 4
+    """No change: the stream's position, sent at the bookmark interval so that a
+    quiet watcher still holds a recent resume token.
+    """
+    EVENT_TYPE_SYNCED: _EventType.ValueType  # 5
+    """The initial snapshot is complete; changes follow."""
+
+class EventType(_EventType, metaclass=_EventTypeEnumTypeWrapper):
+    """EventType says what a WatchConnections event reports."""
+
+EVENT_TYPE_UNSPECIFIED: EventType.ValueType  # 0
+"""Not set; never sent."""
+EVENT_TYPE_ADDED: EventType.ValueType  # 1
+"""A connection appeared (or is part of the initial snapshot)."""
+EVENT_TYPE_MODIFIED: EventType.ValueType  # 2
+"""A connection changed, e.g. its handshake completed."""
+EVENT_TYPE_DELETED: EventType.ValueType  # 3
+"""A connection was deleted; the event carries it as it was, with status
+CONNECTION_STATUS_DELETED.
+"""
+EVENT_TYPE_BOOKMARK: EventType.ValueType  # 4
+"""No change: the stream's position, sent at the bookmark interval so that a
+quiet watcher still holds a recent resume token.
+"""
+EVENT_TYPE_SYNCED: EventType.ValueType  # 5
+"""The initial snapshot is complete; changes follow."""
+Global___EventType: _TypeAlias = EventType  # noqa: Y015
 
 @_typing.final
 class Connection(_message.Message):
@@ -460,3 +505,161 @@ class ListTagsForResourceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTagsForResourceResponse: _TypeAlias = ListTagsForResourceResponse  # noqa: Y015
+
+@_typing.final
+class WatchConnectionsRequest(_message.Message):
+    """WatchConnectionsRequest is the input of WatchConnections. Filters combine
+    with AND; values within one filter with OR; an empty filter matches all.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_ARNS_FIELD_NUMBER: _builtins.int
+    CONNECTION_NAMES_FIELD_NUMBER: _builtins.int
+    PROVIDER_TYPES_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    SKIP_INITIAL_SNAPSHOT_FIELD_NUMBER: _builtins.int
+    BOOKMARK_INTERVAL_FIELD_NUMBER: _builtins.int
+    resume_token: _builtins.str
+    """The resume_token of the last event received: the stream continues after
+    it, with no initial snapshot.
+    """
+    skip_initial_snapshot: _builtins.bool
+    """Without a resume token: start with changes only, no snapshot (a SYNCED
+    marker is still sent first, carrying the current revision).
+    """
+    @_builtins.property
+    def connection_arns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only these connections (either ARN prefix for CodeStar)."""
+
+    @_builtins.property
+    def connection_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only connections with these names."""
+
+    @_builtins.property
+    def provider_types(self) -> _containers.RepeatedScalarFieldContainer[_types_pb2.ProviderType.ValueType]:
+        """Only connections of these provider types."""
+
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___ConnectionStatus.ValueType]:
+        """Only events whose connection is in one of these statuses."""
+
+    @_builtins.property
+    def bookmark_interval(self) -> _duration_pb2.Duration:
+        """How often to send BOOKMARK events, at least 1 s; unset: the server's
+        default.
+        """
+
+    def __init__(
+        self,
+        *,
+        connection_arns: _abc.Iterable[_builtins.str] | None = ...,
+        connection_names: _abc.Iterable[_builtins.str] | None = ...,
+        provider_types: _abc.Iterable[_types_pb2.ProviderType.ValueType] | None = ...,
+        statuses: _abc.Iterable[Global___ConnectionStatus.ValueType] | None = ...,
+        resume_token: _builtins.str = ...,
+        skip_initial_snapshot: _builtins.bool = ...,
+        bookmark_interval: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bookmark_interval", b"bookmark_interval"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bookmark_interval", b"bookmark_interval", "connection_arns", b"connection_arns", "connection_names", b"connection_names", "provider_types", b"provider_types", "resume_token", b"resume_token", "skip_initial_snapshot", b"skip_initial_snapshot", "statuses", b"statuses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchConnectionsRequest: _TypeAlias = WatchConnectionsRequest  # noqa: Y015
+
+@_typing.final
+class WatchConnectionsResponse(_message.Message):
+    """WatchConnectionsResponse is one event of WatchConnections."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    CONNECTION_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    type: Global___EventType.ValueType
+    """What happened."""
+    revision: _builtins.int
+    """The store revision of this event: increasing along the stream."""
+    resume_token: _builtins.str
+    """Opaque: pass it as WatchConnectionsRequest.resume_token to continue
+    after this event.
+    """
+    @_builtins.property
+    def connection(self) -> Global___Connection:
+        """The connection after the change (as it was, for DELETED); unset for
+        BOOKMARK and SYNCED.
+        """
+
+    def __init__(
+        self,
+        *,
+        type: Global___EventType.ValueType = ...,
+        connection: Global___Connection | None = ...,
+        revision: _builtins.int = ...,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "resume_token", b"resume_token", "revision", b"revision", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchConnectionsResponse: _TypeAlias = WatchConnectionsResponse  # noqa: Y015
+
+@_typing.final
+class WaitForConnectionRequest(_message.Message):
+    """WaitForConnectionRequest is the input of WaitForConnection."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_ARN_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    connection_arn: _builtins.str
+    """The connection's ARN."""
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___ConnectionStatus.ValueType]:
+        """The statuses to wait for; unset: CONNECTION_STATUS_AVAILABLE or
+        CONNECTION_STATUS_ERROR.
+        """
+
+    def __init__(
+        self,
+        *,
+        connection_arn: _builtins.str = ...,
+        statuses: _abc.Iterable[Global___ConnectionStatus.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_arn", b"connection_arn", "statuses", b"statuses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitForConnectionRequest: _TypeAlias = WaitForConnectionRequest  # noqa: Y015
+
+@_typing.final
+class WaitForConnectionResponse(_message.Message):
+    """WaitForConnectionResponse is the output of WaitForConnection."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def connection(self) -> Global___Connection:
+        """The connection, in one of the requested statuses."""
+
+    def __init__(
+        self,
+        *,
+        connection: Global___Connection | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitForConnectionResponse: _TypeAlias = WaitForConnectionResponse  # noqa: Y015

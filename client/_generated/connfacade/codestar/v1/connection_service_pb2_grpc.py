@@ -81,6 +81,16 @@ class ConnectionServiceStub:
                 request_serializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.ListTagsForResourceRequest.SerializeToString,
                 response_deserializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.ListTagsForResourceResponse.FromString,
                 _registered_method=True)
+        self.WatchConnections = channel.unary_stream(
+                '/connfacade.codestar.v1.ConnectionService/WatchConnections',
+                request_serializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WatchConnectionsRequest.SerializeToString,
+                response_deserializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WatchConnectionsResponse.FromString,
+                _registered_method=True)
+        self.WaitForConnection = channel.unary_unary(
+                '/connfacade.codestar.v1.ConnectionService/WaitForConnection',
+                request_serializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WaitForConnectionRequest.SerializeToString,
+                response_deserializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WaitForConnectionResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectionServiceServicer:
@@ -173,6 +183,39 @@ class ConnectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchConnections(self, request, context):
+        """Streams changes to connections: by default a snapshot of ADDED events
+        closed by one SYNCED marker, then ADDED, MODIFIED and DELETED events in
+        revision order, and BOOKMARK events at an interval. Every event carries a
+        resume token; a watch opened with the last token it received gets exactly
+        the events it missed. A stream cut before its SYNCED marker starts over
+        with a new snapshot. AWS offers no such call: the facade serves it from
+        its live store, at no AWS cost per watcher.
+
+        Errors: INVALID_ARGUMENT (bad filter, forged resume token),
+        OUT_OF_RANGE (the resume token is older than the history kept: list again
+        and watch without a token), RESOURCE_EXHAUSTED (too many watchers, or this
+        watcher fell too far behind; the trailing metadata entry
+        `x-connfacade-resume-token` says where to resume), UNAVAILABLE (the server
+        is shutting down; resume elsewhere with `x-connfacade-resume-token`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitForConnection(self, request, context):
+        """Returns a connection once it reaches one of the requested statuses (at
+        once if it already has), while the facade's poller runs at its fast
+        interval. Honours the caller's deadline.
+
+        Errors: INVALID_ARGUMENT, NOT_FOUND (no such connection, or it was
+        deleted while waiting and CONNECTION_STATUS_DELETED was not requested),
+        DEADLINE_EXCEEDED, UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -210,6 +253,16 @@ def add_ConnectionServiceServicer_to_server(servicer, server):
                     servicer.ListTagsForResource,
                     request_deserializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.ListTagsForResourceRequest.FromString,
                     response_serializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.ListTagsForResourceResponse.SerializeToString,
+            ),
+            'WatchConnections': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchConnections,
+                    request_deserializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WatchConnectionsRequest.FromString,
+                    response_serializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WatchConnectionsResponse.SerializeToString,
+            ),
+            'WaitForConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitForConnection,
+                    request_deserializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WaitForConnectionRequest.FromString,
+                    response_serializer=connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WaitForConnectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -413,6 +466,60 @@ class ConnectionService:
             '/connfacade.codestar.v1.ConnectionService/ListTagsForResource',
             connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.ListTagsForResourceRequest.SerializeToString,
             connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.ListTagsForResourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchConnections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/connfacade.codestar.v1.ConnectionService/WatchConnections',
+            connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WatchConnectionsRequest.SerializeToString,
+            connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WatchConnectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitForConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/connfacade.codestar.v1.ConnectionService/WaitForConnection',
+            connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WaitForConnectionRequest.SerializeToString,
+            connfacade_dot_codestar_dot_v1_dot_connection__service__pb2.WaitForConnectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -92,6 +92,31 @@ class ConnectionServiceStub:
     Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, PERMISSION_DENIED,
     UNAUTHENTICATED.
     """
+    WatchConnections: _grpc.UnaryStreamMultiCallable[_connection_service_pb2.WatchConnectionsRequest, _connection_service_pb2.WatchConnectionsResponse]
+    """Streams changes to connections: by default a snapshot of ADDED events
+    closed by one SYNCED marker, then ADDED, MODIFIED and DELETED events in
+    revision order, and BOOKMARK events at an interval. Every event carries a
+    resume token; a watch opened with the last token it received gets exactly
+    the events it missed. A stream cut before its SYNCED marker starts over
+    with a new snapshot. AWS offers no such call: the facade serves it from
+    its live store, at no AWS cost per watcher.
+
+    Errors: INVALID_ARGUMENT (bad filter, forged resume token),
+    OUT_OF_RANGE (the resume token is older than the history kept: list again
+    and watch without a token), RESOURCE_EXHAUSTED (too many watchers, or this
+    watcher fell too far behind; the trailing metadata entry
+    `x-connfacade-resume-token` says where to resume), UNAVAILABLE (the server
+    is shutting down; resume elsewhere with `x-connfacade-resume-token`).
+    """
+    WaitForConnection: _grpc.UnaryUnaryMultiCallable[_connection_service_pb2.WaitForConnectionRequest, _connection_service_pb2.WaitForConnectionResponse]
+    """Returns a connection once it reaches one of the requested statuses (at
+    once if it already has), while the facade's poller runs at its fast
+    interval. Honours the caller's deadline.
+
+    Errors: INVALID_ARGUMENT, NOT_FOUND (no such connection, or it was
+    deleted while waiting and CONNECTION_STATUS_DELETED was not requested),
+    DEADLINE_EXCEEDED, UNAVAILABLE.
+    """
 
 @_typing.type_check_only
 class ConnectionServiceAsyncStub(ConnectionServiceStub):
@@ -156,6 +181,31 @@ class ConnectionServiceAsyncStub(ConnectionServiceStub):
 
     Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, PERMISSION_DENIED,
     UNAUTHENTICATED.
+    """
+    WatchConnections: _aio.UnaryStreamMultiCallable[_connection_service_pb2.WatchConnectionsRequest, _connection_service_pb2.WatchConnectionsResponse]  # type: ignore[assignment]
+    """Streams changes to connections: by default a snapshot of ADDED events
+    closed by one SYNCED marker, then ADDED, MODIFIED and DELETED events in
+    revision order, and BOOKMARK events at an interval. Every event carries a
+    resume token; a watch opened with the last token it received gets exactly
+    the events it missed. A stream cut before its SYNCED marker starts over
+    with a new snapshot. AWS offers no such call: the facade serves it from
+    its live store, at no AWS cost per watcher.
+
+    Errors: INVALID_ARGUMENT (bad filter, forged resume token),
+    OUT_OF_RANGE (the resume token is older than the history kept: list again
+    and watch without a token), RESOURCE_EXHAUSTED (too many watchers, or this
+    watcher fell too far behind; the trailing metadata entry
+    `x-connfacade-resume-token` says where to resume), UNAVAILABLE (the server
+    is shutting down; resume elsewhere with `x-connfacade-resume-token`).
+    """
+    WaitForConnection: _aio.UnaryUnaryMultiCallable[_connection_service_pb2.WaitForConnectionRequest, _connection_service_pb2.WaitForConnectionResponse]  # type: ignore[assignment]
+    """Returns a connection once it reaches one of the requested statuses (at
+    once if it already has), while the facade's poller runs at its fast
+    interval. Honours the caller's deadline.
+
+    Errors: INVALID_ARGUMENT, NOT_FOUND (no such connection, or it was
+    deleted while waiting and CONNECTION_STATUS_DELETED was not requested),
+    DEADLINE_EXCEEDED, UNAVAILABLE.
     """
 
 class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -260,6 +310,43 @@ class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, PERMISSION_DENIED,
         UNAUTHENTICATED.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchConnections(
+        self,
+        request: _connection_service_pb2.WatchConnectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_connection_service_pb2.WatchConnectionsResponse], _abc.AsyncIterator[_connection_service_pb2.WatchConnectionsResponse]]:
+        """Streams changes to connections: by default a snapshot of ADDED events
+        closed by one SYNCED marker, then ADDED, MODIFIED and DELETED events in
+        revision order, and BOOKMARK events at an interval. Every event carries a
+        resume token; a watch opened with the last token it received gets exactly
+        the events it missed. A stream cut before its SYNCED marker starts over
+        with a new snapshot. AWS offers no such call: the facade serves it from
+        its live store, at no AWS cost per watcher.
+
+        Errors: INVALID_ARGUMENT (bad filter, forged resume token),
+        OUT_OF_RANGE (the resume token is older than the history kept: list again
+        and watch without a token), RESOURCE_EXHAUSTED (too many watchers, or this
+        watcher fell too far behind; the trailing metadata entry
+        `x-connfacade-resume-token` says where to resume), UNAVAILABLE (the server
+        is shutting down; resume elsewhere with `x-connfacade-resume-token`).
+        """
+
+    @_abc_1.abstractmethod
+    def WaitForConnection(
+        self,
+        request: _connection_service_pb2.WaitForConnectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connection_service_pb2.WaitForConnectionResponse, _abc.Awaitable[_connection_service_pb2.WaitForConnectionResponse]]:
+        """Returns a connection once it reaches one of the requested statuses (at
+        once if it already has), while the facade's poller runs at its fast
+        interval. Honours the caller's deadline.
+
+        Errors: INVALID_ARGUMENT, NOT_FOUND (no such connection, or it was
+        deleted while waiting and CONNECTION_STATUS_DELETED was not requested),
+        DEADLINE_EXCEEDED, UNAVAILABLE.
         """
 
 def add_ConnectionServiceServicer_to_server(servicer: ConnectionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

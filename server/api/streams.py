@@ -1,0 +1,183 @@
+"""WatchConnections and WaitForConnection for either service's protos.
+
+Both connection services declare the same watch messages in their own proto
+package; what differs is passed in: the proto module and the converter of
+connections. Each event is encoded once, whatever the number of watchers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from connfacade.server import callcontext
+from connfacade.server.api import convert
+from connfacade.server.domain import (
+    ConnectionStatus,
+    FieldViolation,
+    InvalidArgument,
+    ProviderType,
+    QuotaExceeded,
+    Unavailable,
+)
+from connfacade.server.store.events import ChangeEvent, EventType
+from connfacade.server.store.watch import WatchFilter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+
+    import grpc
+
+    from connfacade.server.domain import Connection
+    from connfacade.server.store import ConnectionCache
+    from connfacade.server.store.watch import Watcher
+
+RESUME_TOKEN_KEY = "x-connfacade-resume-token"  # noqa: S105 - a metadata key, not a secret
+MIN_BOOKMARK_INTERVAL = 1.0
+_ENCODED_EVENTS = 4096
+
+
+class ConnectionStreams:
+    """The streaming half of one ConnectionService."""
+
+    def __init__(
+        self,
+        cache: ConnectionCache,
+        pb: ModuleType,
+        to_pb: Callable[[Connection], Any],
+        providers: dict[int, str],
+    ) -> None:
+        self._cache = cache
+        self._pb = pb
+        self._to_pb = to_pb
+        self._providers = providers
+        self._statuses = {
+            pb.ConnectionStatus.Value(f"CONNECTION_STATUS_{s.value}"): s for s in ConnectionStatus
+        }
+        self._event_types = {t: pb.EventType.Value(f"EVENT_TYPE_{t.value}") for t in EventType}
+        self._encoded: OrderedDict[int, bytes] = OrderedDict()
+
+    # ---- requests ------------------------------------------------------------
+
+    def statuses(self, values: Any, field: str = "statuses") -> frozenset[ConnectionStatus]:
+        """Proto statuses as domain ones; unknown numbers are INVALID_ARGUMENT."""
+        out = set()
+        for i, value in enumerate(values):
+            if value not in self._statuses:
+                raise InvalidArgument([FieldViolation(f"{field}[{i}]", f"unknown connection status {value}")])
+            out.add(self._statuses[value])
+        return frozenset(out)
+
+    def _filter(self, request: Any) -> WatchFilter:
+        providers: set[ProviderType] = set()
+        for i, value in enumerate(request.provider_types):
+            provider = convert.provider_type(value, self._providers, f"provider_types[{i}]")
+            if provider is None:
+                raise InvalidArgument([FieldViolation(f"provider_types[{i}]", "must not be UNSPECIFIED")])
+            providers.add(provider)
+        return WatchFilter(
+            arns=frozenset(request.connection_arns),
+            names=frozenset(request.connection_names),
+            provider_types=frozenset(providers),
+            statuses=self.statuses(request.statuses),
+        )
+
+    def _bookmark_interval(self, request: Any) -> float:
+        if not request.HasField("bookmark_interval"):
+            return self._cache.settings.bookmark_interval
+        seconds = request.bookmark_interval.ToTimedelta().total_seconds()
+        if seconds < MIN_BOOKMARK_INTERVAL:
+            raise InvalidArgument(
+                [FieldViolation("bookmark_interval", f"at least {MIN_BOOKMARK_INTERVAL:g} s")]
+            )
+        return float(seconds)
+
+    # ---- encoding --------------------------------------------------------------
+
+    def _message(
+        self, kind: EventType | None, revision: int, token: str, connection: Connection | None
+    ) -> bytes:
+        event_type = self._pb.EVENT_TYPE_SYNCED if kind is None else self._event_types[kind]
+        return bytes(
+            self._pb.WatchConnectionsResponse(
+                type=event_type,
+                revision=revision,
+                resume_token=token,
+                connection=self._to_pb(connection) if connection is not None else None,
+            ).SerializeToString()
+        )
+
+    def _encode(self, event: ChangeEvent) -> bytes:
+        """An event's bytes, the same for every watcher: built once."""
+        data = self._encoded.get(event.revision)
+        if data is None:
+            data = self._message(
+                event.type, event.revision, self._cache.hub.token(event.revision), event.connection
+            )
+            self._encoded[event.revision] = data
+            if len(self._encoded) > _ENCODED_EVENTS:
+                self._encoded.popitem(last=False)
+        return data
+
+    def _bookmark(self, revision: int) -> bytes:
+        return bytes(
+            self._pb.WatchConnectionsResponse(
+                type=self._pb.EVENT_TYPE_BOOKMARK,
+                revision=revision,
+                resume_token=self._cache.hub.token(revision),
+            ).SerializeToString()
+        )
+
+    # ---- the RPCs --------------------------------------------------------------
+
+    async def watch(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        """Serves one WatchConnections stream until the client leaves or the server ends it."""
+        flt = self._filter(request)
+        interval = self._bookmark_interval(request)
+        hub = self._cache.hub
+        if not request.resume_token:
+            await self._cache.read(callcontext.read_options())  # a snapshot needs a store that has listed
+        opening = hub.open(flt, resume_token=request.resume_token, snapshot=not request.skip_initial_snapshot)
+        watcher = opening.watcher
+        try:
+            if opening.snapshot is not None:
+                in_snapshot = hub.token(opening.revision, in_snapshot=True)
+                for connection in opening.snapshot:
+                    await context.write(
+                        self._message(EventType.ADDED, opening.revision, in_snapshot, connection)
+                    )
+            if not request.resume_token or opening.snapshot is not None:
+                await context.write(self._message(None, opening.revision, hub.token(opening.revision), None))
+            for event in opening.replay:
+                await context.write(self._encode(event))
+                watcher.position = event.revision
+            await self._follow(watcher, interval, context)
+        finally:
+            hub.close(watcher)
+
+    async def _follow(
+        self, watcher: Watcher, interval: float, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        hub = self._cache.hub
+        while True:
+            batch = await watcher.next_batch(interval)
+            trailers = ((RESUME_TOKEN_KEY, hub.token(watcher.position)),)
+            if watcher.closing:
+                raise Unavailable(
+                    "the server is shutting down; resume with the resume token elsewhere", trailers=trailers
+                )
+            if watcher.overflowed:
+                raise QuotaExceeded(
+                    f"this watcher fell more than {watcher.capacity} events behind; resume with its token",
+                    subject="watch buffer",
+                    trailers=trailers,
+                )
+            if batch is None:  # quiet: every event so far was sent or filtered out
+                watcher.position = hub.store.revision
+                await context.write(self._bookmark(watcher.position))
+                continue
+            for event in batch:
+                if event.revision > watcher.position:
+                    await context.write(self._encode(event))
+                    watcher.position = event.revision
