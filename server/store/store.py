@@ -199,9 +199,10 @@ class ConnectionStore:
         """Remembers the connection's complete tag set (no watch event: tags are not in it)."""
         entry = self._entries.get(arn_key(arn))
         if entry is not None:
+            if entry.tags is not None and entry.tags != tuple(tags):
+                self.revision += 1  # a change; first learning them is not
             entry.tags = tuple(tags)
             entry.tags_at = self._clock()
-            self.revision += 1
 
     def merge_tags(self, arn: str, added: Sequence[Tag] = (), removed: Sequence[str] = ()) -> None:
         """Write-through of TagResource / UntagResource onto known tags."""
