@@ -37,6 +37,10 @@ class Settings:
     poll_fast: float = 2.0
     poll_slow: float = 15.0
     poll_max_backoff: float = 60.0
+    watch_buffer: int = 1000
+    max_watchers: int = 20_000
+    bookmark_interval: float = 60.0
+    history_limit: int = 10_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +87,10 @@ _ENV = {
     "poll_fast": "CONNFACADE_POLL_FAST",
     "poll_slow": "CONNFACADE_POLL_SLOW",
     "poll_max_backoff": "CONNFACADE_POLL_MAX_BACKOFF",
+    "watch_buffer": "CONNFACADE_WATCH_BUFFER",
+    "max_watchers": "CONNFACADE_MAX_WATCHERS",
+    "bookmark_interval": "CONNFACADE_BOOKMARK_INTERVAL",
+    "history_limit": "CONNFACADE_HISTORY_LIMIT",
 }
 
 
@@ -163,6 +171,30 @@ def parser() -> argparse.ArgumentParser:
         "--poll-max-backoff",
         **seconds,  # type: ignore[arg-type]
         help=f"longest wait between polls while AWS fails (env {_ENV['poll_max_backoff']}; default 60)",
+    )
+    p.add_argument(
+        "--watch-buffer",
+        type=int,
+        metavar="EVENTS",
+        help=f"events a watcher may fall behind before its stream ends (env {_ENV['watch_buffer']}; "
+        "default 1000)",
+    )
+    p.add_argument(
+        "--max-watchers",
+        type=int,
+        metavar="N",
+        help=f"open WatchConnections streams per service (env {_ENV['max_watchers']}; default 20000)",
+    )
+    p.add_argument(
+        "--bookmark-interval",
+        **seconds,  # type: ignore[arg-type]
+        help=f"seconds between BOOKMARK events (env {_ENV['bookmark_interval']}; default 60)",
+    )
+    p.add_argument(
+        "--history-limit",
+        type=int,
+        metavar="EVENTS",
+        help=f"change events kept for resuming watchers (env {_ENV['history_limit']}; default 10000)",
     )
     return p
 
