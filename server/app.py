@@ -45,6 +45,18 @@ SERVICE_NAMES: tuple[str, ...] = (
     CODESTAR_SERVICE.full_name,
     HOST_SERVICE.full_name,
 )
+# gRPC's core drops calls queued for Python beyond max_pending_requests (default
+# 1,000, hard limit 3,000): a reconnect storm of watchers after a restart is
+# exactly such a burst. Keepalive keeps idle watch streams alive through
+# proxies and NATs.
+SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.server.max_pending_requests", 20_000),
+    ("grpc.server.max_pending_requests_hard_limit", 30_000),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+)
 STREAM_END_WAIT = 2.0  # seconds watch streams get to send their last status at shutdown
 # The emulator accepts any credentials; these never reach real AWS.
 EMULATOR_CREDENTIALS = ("connfacade-emulator", "connfacade-emulator")
@@ -110,7 +122,7 @@ async def start_facade(
     caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
     for name, cache in caches.items():
         metrics.track_store(name, cache.store)
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=SERVER_OPTIONS)
     register(server, AppRunnerConnectionService(apprunner), APPRUNNER_SERVICE, metrics)
     register(server, CodeStarConnectionService(codestar), CODESTAR_SERVICE, metrics)
     register(server, CodeStarHostService(CodeStarHosts(metered)), HOST_SERVICE, metrics)
