@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connfacade.server.store import PollIntervals, StoreSettings
 
@@ -41,6 +41,14 @@ class Settings:
     max_watchers: int = 20_000
     bookmark_interval: float = 60.0
     history_limit: int = 10_000
+    audit_stdout: bool = True
+    audit_file: str | None = None
+    audit_fsync: str = "batch"
+    audit_max_bytes: int = 100 * 2**20
+    audit_read_level: str = "none"
+    audit_levels: tuple[str, ...] = ()  # METHOD=LEVEL
+    audit_redact: tuple[str, ...] = ()
+    audit_fail_open_reads: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -57,12 +65,20 @@ class Settings:
             intervals=PollIntervals(
                 fast=self.poll_fast, slow=self.poll_slow, max_backoff=self.poll_max_backoff
             ),
+            watch_buffer=self.watch_buffer,
+            max_watchers=self.max_watchers,
+            bookmark_interval=self.bookmark_interval,
+            history_limit=self.history_limit,
         )
 
     @property
     def metrics_host_port(self) -> tuple[str, int] | None:
         """Where /metrics is served; None when switched off."""
         return None if self.metrics_address in {"", "off"} else _host_port(self.metrics_address)
+
+
+def _items(joined: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (joined or "").split(",") if item.strip())
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -91,6 +107,14 @@ _ENV = {
     "max_watchers": "CONNFACADE_MAX_WATCHERS",
     "bookmark_interval": "CONNFACADE_BOOKMARK_INTERVAL",
     "history_limit": "CONNFACADE_HISTORY_LIMIT",
+    "audit_stdout": "CONNFACADE_AUDIT_STDOUT",
+    "audit_file": "CONNFACADE_AUDIT_FILE",
+    "audit_fsync": "CONNFACADE_AUDIT_FSYNC",
+    "audit_max_bytes": "CONNFACADE_AUDIT_MAX_BYTES",
+    "audit_read_level": "CONNFACADE_AUDIT_READ_LEVEL",
+    "audit_levels": "CONNFACADE_AUDIT_LEVELS",
+    "audit_redact": "CONNFACADE_AUDIT_REDACT",
+    "audit_fail_open_reads": "CONNFACADE_AUDIT_FAIL_OPEN_READS",
 }
 
 
@@ -196,37 +220,93 @@ def parser() -> argparse.ArgumentParser:
         metavar="EVENTS",
         help=f"change events kept for resuming watchers (env {_ENV['history_limit']}; default 10000)",
     )
+    levels = ["none", "metadata", "request", "request_response"]
+    p.add_argument(
+        "--audit-stdout",
+        choices=["on", "off"],
+        help=f"audit records as JSON lines on stdout (env {_ENV['audit_stdout']}; default on)",
+    )
+    p.add_argument(
+        "--audit-file",
+        metavar="PATH",
+        help=f"append-only, hash-chained audit file (env {_ENV['audit_file']}; default none)",
+    )
+    p.add_argument(
+        "--audit-fsync",
+        choices=["always", "batch", "never"],
+        help=f"fsync of the audit file per record, batched, or never (env {_ENV['audit_fsync']}; "
+        "default batch)",
+    )
+    p.add_argument(
+        "--audit-max-bytes",
+        type=int,
+        metavar="BYTES",
+        help=f"rotate the audit file beyond this size (env {_ENV['audit_max_bytes']}; default 100 MiB)",
+    )
+    p.add_argument(
+        "--audit-read-level",
+        choices=levels,
+        help=f"what reads record: {', '.join(levels)} (env {_ENV['audit_read_level']}; default none)",
+    )
+    p.add_argument(
+        "--audit-level",
+        action="append",
+        metavar="METHOD=LEVEL",
+        dest="audit_levels",
+        help=f"a read's own level, e.g. ListConnections=metadata; repeatable (env {_ENV['audit_levels']},"
+        " comma-separated)",
+    )
+    p.add_argument(
+        "--audit-redact",
+        action="append",
+        metavar="FIELD",
+        help=f"a request field to redact in audit records, e.g. tags; repeatable (env "
+        f"{_ENV['audit_redact']}, comma-separated)",
+    )
+    p.add_argument(
+        "--audit-fail-open-reads",
+        choices=["on", "off"],
+        help=f"answer audited reads even when the audit log cannot be written (env "
+        f"{_ENV['audit_fail_open_reads']}; default off; mutations always fail closed)",
+    )
     return p
 
 
 def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``argv`` and ``environ`` (defaults: the process's)."""
+    """Settings from ``argv`` and ``environ`` (defaults: the process's); flags win over the environment.
+
+    Every field named in ``_ENV`` is read the same way and converted by the
+    type of its default, so a new setting cannot be parsed and then dropped.
+    """
     env = os.environ if environ is None else environ
     args = parser().parse_args(argv)
     defaults = Settings()
-
-    def pick(name: str) -> str | None:
-        value = getattr(args, name)
-        if value is not None:
-            return ",".join(value) if isinstance(value, list) else str(value)
-        return env.get(_ENV[name]) or None
-
-    listen = pick("listen")
-    region = pick("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region
+    values: dict[str, Any] = {}
     try:
-        return Settings(
-            listen=tuple(a.strip() for a in listen.split(",") if a.strip()) if listen else defaults.listen,
-            backend=pick("backend") or defaults.backend,
-            region=region,
-            aws_endpoint_url=pick("aws_endpoint_url"),
-            emulator_address=pick("emulator_address") or defaults.emulator_address,
-            log_level=(pick("log_level") or defaults.log_level).lower(),
-            log_format=pick("log_format") or defaults.log_format,
-            shutdown_grace=float(pick("shutdown_grace") or defaults.shutdown_grace),
-            aws_max_attempts=int(pick("aws_max_attempts") or defaults.aws_max_attempts),
-            aws_max_pool_connections=int(
-                pick("aws_max_pool_connections") or defaults.aws_max_pool_connections
-            ),
-        )
+        for name, variable in _ENV.items():
+            flag = getattr(args, name)
+            if isinstance(flag, list):
+                flag = ",".join(flag)
+            raw = str(flag) if flag is not None else (env.get(variable) or None)
+            if raw is None and name == "region":
+                raw = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+            if raw is not None:
+                values[name] = _convert(name, raw, getattr(defaults, name))
+        settings = Settings(**values)
     except ValueError as err:
         parser().error(f"bad setting: {err}")
+    return settings
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        if raw not in {"on", "off", "true", "false"}:
+            raise ValueError(f"{name} must be on or off, not {raw!r}")
+        return raw in {"on", "true"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        return _items(raw)
+    return raw.strip()
