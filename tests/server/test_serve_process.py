@@ -28,6 +28,8 @@ async def start(*args, env=None):
         "serve",
         "--emulator-address",
         "127.0.0.1:0",
+        "--metrics-address",
+        "127.0.0.1:0",  # a free port: servers running side by side must not clash
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
