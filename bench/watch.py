@@ -52,7 +52,6 @@ from _load import percentile
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
-from connfacade.server import config
 
 HERE = Path(__file__).resolve().parent
 CONNFACADE = Path(sys.executable).parent / "connfacade"
@@ -75,42 +74,7 @@ SERVER_FLAGS = (
     "--max-staleness",
     HOUR,
 )
-# `connfacade serve` exactly (app.main), except that the flags above that config.load
-# drops are applied; used only while the CLI ignores them (see server_command).
-LAUNCHER = """
-import asyncio, dataclasses, sys
-from connfacade.server import app, config, logs
-argv = sys.argv[1:]
-given = config.parser().parse_args(argv)
-settings = dataclasses.replace(
-    config.load(argv),
-    metrics_address=given.metrics_address,
-    poll_fast=given.poll_fast,
-    poll_slow=given.poll_slow,
-    max_staleness=given.max_staleness,
-)
-logs.configure(settings.log_level, settings.log_format)
-sys.exit(asyncio.run(app.serve(settings)))
-"""
-
-
-def server_command() -> tuple[list[str], str]:
-    """`connfacade serve` with SERVER_FLAGS, if the CLI honours them; else the launcher."""
-    settings = config.load(list(SERVER_FLAGS))
-    hour = float(HOUR)
-    if (settings.poll_fast, settings.poll_slow, settings.max_staleness, settings.metrics_address) == (
-        hour,
-        hour,
-        hour,
-        "off",
-    ):
-        return [str(CONNFACADE), "serve", *SERVER_FLAGS], "connfacade serve"
-    ignored = (
-        f"config.load ignored flags (got poll_fast={settings.poll_fast}, poll_slow={settings.poll_slow}, "
-        f"max_staleness={settings.max_staleness}, metrics_address={settings.metrics_address})"
-    )
-    print(f"note: {ignored}; starting app.serve with them applied instead", flush=True)
-    return [sys.executable, "-c", LAUNCHER, *SERVER_FLAGS], f"launcher: {ignored}"
+SERVER_COMMAND = [str(CONNFACADE), "serve", *SERVER_FLAGS]
 
 
 # ---- processes ------------------------------------------------------------------------
@@ -605,7 +569,7 @@ async def main() -> int:
     parser.add_argument("--settle", type=float, default=2.0, help="quiet seconds before reading RSS")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
-    args.server_command, launch = server_command()
+    args.server_command = SERVER_COMMAND
 
     with tempfile.TemporaryDirectory(prefix="connfacade-watch-") as tmp:
         workdir = Path(tmp)
@@ -633,7 +597,6 @@ async def main() -> int:
                 "transport": "tcp loopback",
                 "parameters": parameters,
                 "server_flags": list(SERVER_FLAGS),
-                "server_launch": launch,
                 "latency_clock": "client time.time() on arrival - driver time.time() just before "
                 "CreateConnection is sent (from_returned: just after it returned)",
                 "baseline": baseline,
