@@ -54,6 +54,8 @@ __all__ = [
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 REQUEST_ID_KEY = "x-request-id"
 AWS_REQUEST_ID_KEY = "x-aws-request-id"
+#: Where a WatchConnections stream the server ended says to resume from.
+RESUME_TOKEN_KEY = "x-connfacade-resume-token"  # noqa: S105 - a metadata key, not a secret
 
 # The google.rpc detail types the facade sends (and the rest of the standard
 # set, so that a newer server's details still arrive as typed messages).
@@ -113,7 +115,8 @@ class ConnfacadeError(Exception):
     ``code`` is the status code, ``message`` the status message, ``details`` the
     unpacked ``google.rpc`` detail messages (an unknown detail type stays a
     ``google.protobuf.Any``), ``request_id`` and ``aws_request_id`` the ids the
-    server put in the trailers, if any.
+    server put in the trailers, if any, and ``resume_token`` the position a
+    WatchConnections stream that the server ended can resume from, if it said.
     """
 
     grpc_code: ClassVar[grpc.StatusCode] = grpc.StatusCode.UNKNOWN
@@ -126,6 +129,7 @@ class ConnfacadeError(Exception):
         details: Sequence[Message] = (),
         request_id: str | None = None,
         aws_request_id: str | None = None,
+        resume_token: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code: grpc.StatusCode = code if code is not None else self.grpc_code
@@ -133,6 +137,7 @@ class ConnfacadeError(Exception):
         self.details: list[Message] = list(details)
         self.request_id = request_id
         self.aws_request_id = aws_request_id
+        self.resume_token = resume_token
 
     def __str__(self) -> str:
         text = f"{self.code.name}: {self.message}"
@@ -355,6 +360,7 @@ def from_rpc_error(err: grpc.RpcError) -> ConnfacadeError:
     details: list[Message] = []
     request_id: str | None = None
     aws_request_id: str | None = None
+    resume_token: str | None = None
     for key, value in trailers:
         if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
             try:
@@ -368,6 +374,8 @@ def from_rpc_error(err: grpc.RpcError) -> ConnfacadeError:
             request_id = _as_text(value)
         elif key == AWS_REQUEST_ID_KEY:
             aws_request_id = _as_text(value)
+        elif key == RESUME_TOKEN_KEY:
+            resume_token = _as_text(value)
 
     return error_class_for(code)(
         message or "",
@@ -375,6 +383,7 @@ def from_rpc_error(err: grpc.RpcError) -> ConnfacadeError:
         details=details,
         request_id=request_id,
         aws_request_id=aws_request_id,
+        resume_token=resume_token,
     )
 
 

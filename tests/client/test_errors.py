@@ -151,6 +151,20 @@ def test_missing_details_give_empty_values():
     assert err.resource_info is None
     assert err.request_id is None
     assert err.aws_request_id is None
+    assert err.resume_token is None
+
+
+def test_a_watch_streams_resume_token_comes_from_its_trailer():
+    """x-connfacade-resume-token, sent when the server ends a watch stream, becomes resume_token."""
+    err = errors.from_rpc_error(
+        _aio_error(
+            grpc.StatusCode.UNAVAILABLE,
+            "the server is shutting down",
+            trailers=((errors.RESUME_TOKEN_KEY, "eyJyIjo3fQ.sig"),),
+        )
+    )
+    assert isinstance(err, errors.UnavailableError)
+    assert err.resume_token == "eyJyIjo3fQ.sig"
 
 
 def test_request_ids_come_from_the_trailers():
