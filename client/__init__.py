@@ -36,6 +36,7 @@ from connfacade.client.errors import (
 )
 from connfacade.client.paginators import AsyncPaginator, Paginator
 from connfacade.client.sync import AppRunnerClient, CodeStarConnectionsClient
+from connfacade.client.watch import AsyncConnectionWatch, ConnectionWatch, Resync
 
 __all__ = [
     "USE_CLIENT_DEFAULT",
@@ -44,8 +45,10 @@ __all__ = [
     "AppRunnerClient",
     "AsyncAppRunnerClient",
     "AsyncCodeStarConnectionsClient",
+    "AsyncConnectionWatch",
     "AsyncPaginator",
     "CodeStarConnectionsClient",
+    "ConnectionWatch",
     "ConnfacadeError",
     "DataLossError",
     "DeadlineExceededError",
@@ -62,6 +65,7 @@ __all__ = [
     "QuotaViolation",
     "ResourceExhaustedError",
     "ResourceInfo",
+    "Resync",
     "RpcCancelledError",
     "UnauthenticatedError",
     "UnavailableError",

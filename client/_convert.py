@@ -8,15 +8,17 @@ Enum names in the many spellings people type (``GITHUB``, ``github``,
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
 
-from google.protobuf import json_format
+from google.protobuf import duration_pb2, json_format
 
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
+from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2, types_pb2
 
 if TYPE_CHECKING:
@@ -58,6 +60,12 @@ Tags: TypeAlias = Mapping[str, str] | Iterable[TagLike]
 AppRunnerProviderType: TypeAlias = apprunner_pb2.ProviderType.ValueType | str
 #: A CodeStar provider type: the enum value or a name such as ``"GitHubEnterpriseServer"``.
 CodeStarProviderType: TypeAlias = types_pb2.ProviderType.ValueType | str
+#: An App Runner connection status: the enum value or a name such as ``"AVAILABLE"``.
+AppRunnerConnectionStatus: TypeAlias = apprunner_pb2.ConnectionStatus.ValueType | str
+#: A CodeStar connection status: the enum value or a name such as ``"AVAILABLE"``.
+CodeStarConnectionStatus: TypeAlias = codestar_pb2.ConnectionStatus.ValueType | str
+#: A duration: seconds, or a ``timedelta``.
+Seconds: TypeAlias = float | dt.timedelta
 #: A host's VPC configuration: the message, or a mapping of its fields.
 VpcConfigurationArg: TypeAlias = host_service_pb2.VpcConfiguration | Mapping[str, Any]
 
@@ -156,6 +164,29 @@ def optional_enum(wrapper: _EnumTypeWrapper[_V], value: _V | str | None) -> _V:
     if value is None:
         return wrapper.Value(wrapper.DESCRIPTOR.values_by_number[0].name)
     return parse_enum(wrapper, value)
+
+
+def parse_enums(wrapper: _EnumTypeWrapper[_V], values: Iterable[_V | str] | None) -> list[_V]:
+    """:func:`parse_enum` of each value, refusing a bare string (which would become its characters)."""
+    if values is None:
+        return []
+    if isinstance(values, str | bytes | int):
+        raise TypeError(f"expected a sequence of {wrapper.DESCRIPTOR.name} values, not {values!r}")
+    return [parse_enum(wrapper, value) for value in values]
+
+
+def duration(value: Seconds | None) -> duration_pb2.Duration | None:
+    """A ``Duration`` from seconds or a ``timedelta``; ``None`` stays unset."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | dt.timedelta):
+        raise TypeError(f"a duration is seconds or a timedelta, not {value!r}")
+    out = duration_pb2.Duration()
+    if isinstance(value, dt.timedelta):
+        out.FromTimedelta(value)
+    else:
+        out.FromNanoseconds(round(value * 1e9))
+    return out
 
 
 def build_tags(tag_type: Callable[..., _TagT], tags: Tags | None) -> list[_TagT]:

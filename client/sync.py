@@ -23,14 +23,18 @@ from connfacade.client import _convert
 from connfacade.client._convert import (
     DEFAULT_TARGET,
     USE_CLIENT_DEFAULT,
+    AppRunnerConnectionStatus,
     AppRunnerProviderType,
+    CodeStarConnectionStatus,
     CodeStarProviderType,
+    Seconds,
     Tags,
     Timeout,
     VpcConfigurationArg,
 )
 from connfacade.client.errors import translate_rpc_errors
 from connfacade.client.paginators import Paginator
+from connfacade.client.watch import MAX_BACKOFF, ConnectionWatch, WatchEvent, WatchRequest
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
@@ -46,6 +50,8 @@ __all__ = ["AppRunnerClient", "CodeStarConnectionsClient"]
 
 _Req = TypeVar("_Req", bound="Message")
 _Resp = TypeVar("_Resp", bound="Message")
+_WatchReq = TypeVar("_WatchReq", bound=WatchRequest)
+_Event = TypeVar("_Event", bound=WatchEvent)
 
 Metadata = Sequence[tuple[str, str]]
 
@@ -96,6 +102,21 @@ class _SyncClient:
         seconds, pairs = self._defaults.resolve(timeout, metadata)
         with translate_rpc_errors():
             return rpc(request, timeout=seconds, metadata=pairs)
+
+    def _watch(
+        self,
+        rpc: grpc.UnaryStreamMultiCallable[_WatchReq, _Event],
+        request: _WatchReq,
+        *,
+        resume_token: str,
+        max_backoff: float,
+        timeout: Timeout,
+        metadata: Metadata,
+    ) -> ConnectionWatch[_Event]:
+        seconds, pairs = self._defaults.resolve(timeout, metadata)
+        return ConnectionWatch(
+            rpc, request, metadata=pairs, resume_token=resume_token, timeout=seconds, max_backoff=max_backoff
+        )
 
 
 class AppRunnerClient(_SyncClient):
@@ -207,6 +228,70 @@ class AppRunnerClient(_SyncClient):
         """The tags of a connection."""
         request = apprunner_pb2.ListTagsForResourceRequest(resource_arn=resource_arn)
         return self._unary(self._stub.ListTagsForResource, request, timeout, metadata)
+
+    def watch_connections(
+        self,
+        *,
+        connection_arns: Iterable[str] | None = None,
+        connection_names: Iterable[str] | None = None,
+        provider_types: Iterable[AppRunnerProviderType] | None = None,
+        statuses: Iterable[AppRunnerConnectionStatus] | None = None,
+        resume_token: str = "",
+        skip_initial_snapshot: bool = False,
+        bookmark_interval: Seconds | None = None,
+        max_backoff: float = MAX_BACKOFF,
+        timeout: Timeout = None,
+        metadata: Metadata = (),
+    ) -> ConnectionWatch[apprunner_pb2.WatchConnectionsResponse]:
+        """Connection events as they happen, resuming by itself after disconnects.
+
+        A snapshot (ADDED per matching connection, then SYNCED), then ADDED,
+        MODIFIED, DELETED and BOOKMARK events; a :class:`~connfacade.client.Resync`
+        marker when it had to start over. Filters combine with AND, values
+        within one with OR. Reconnections back off up to ``max_backoff``
+        seconds and retry forever; ``timeout`` (default: none) bounds the
+        whole watch. See :class:`~connfacade.client.ConnectionWatch`.
+        """
+        request = apprunner_pb2.WatchConnectionsRequest(
+            connection_arns=_convert.string_list("connection_arns", connection_arns),
+            connection_names=_convert.string_list("connection_names", connection_names),
+            provider_types=_convert.parse_enums(apprunner_pb2.ProviderType, provider_types),
+            statuses=_convert.parse_enums(apprunner_pb2.ConnectionStatus, statuses),
+            skip_initial_snapshot=skip_initial_snapshot,
+            bookmark_interval=_convert.duration(bookmark_interval),
+        )
+        return self._watch(
+            self._stub.WatchConnections,
+            request,
+            resume_token=resume_token,
+            max_backoff=max_backoff,
+            timeout=timeout,
+            metadata=metadata,
+        )
+
+    def wait_for_connection(
+        self,
+        *,
+        connection_arn: str = "",
+        connection_name: str = "",
+        statuses: Iterable[AppRunnerConnectionStatus] | None = None,
+        timeout: Timeout = None,
+        metadata: Metadata = (),
+    ) -> apprunner_pb2.WaitForConnectionResponse:
+        """A connection, by ARN or by name, once in one of ``statuses`` (default AVAILABLE or ERROR).
+
+        Unlike the other methods it has no deadline unless given one:
+        ``timeout=None`` (the default) waits as long as it takes; a number of
+        seconds, or ``USE_CLIENT_DEFAULT``, makes it raise
+        ``DeadlineExceededError`` when it passes. Raises ``NotFoundError`` if
+        the connection does not exist or is deleted while waiting.
+        """
+        request = apprunner_pb2.WaitForConnectionRequest(
+            connection_arn=connection_arn,
+            connection_name=connection_name,
+            statuses=_convert.parse_enums(apprunner_pb2.ConnectionStatus, statuses),
+        )
+        return self._unary(self._stub.WaitForConnection, request, timeout, metadata)
 
     def paginate_connections(
         self,
@@ -343,6 +428,66 @@ class CodeStarConnectionsClient(_SyncClient):
         """The tags of a connection or host."""
         request = codestar_pb2.ListTagsForResourceRequest(resource_arn=resource_arn)
         return self._unary(self._connections.ListTagsForResource, request, timeout, metadata)
+
+    def watch_connections(
+        self,
+        *,
+        connection_arns: Iterable[str] | None = None,
+        connection_names: Iterable[str] | None = None,
+        provider_types: Iterable[CodeStarProviderType] | None = None,
+        statuses: Iterable[CodeStarConnectionStatus] | None = None,
+        resume_token: str = "",
+        skip_initial_snapshot: bool = False,
+        bookmark_interval: Seconds | None = None,
+        max_backoff: float = MAX_BACKOFF,
+        timeout: Timeout = None,
+        metadata: Metadata = (),
+    ) -> ConnectionWatch[codestar_pb2.WatchConnectionsResponse]:
+        """Connection events as they happen, resuming by itself after disconnects.
+
+        A snapshot (ADDED per matching connection, then SYNCED), then ADDED,
+        MODIFIED, DELETED and BOOKMARK events; a :class:`~connfacade.client.Resync`
+        marker when it had to start over. Filters combine with AND, values
+        within one with OR. Reconnections back off up to ``max_backoff``
+        seconds and retry forever; ``timeout`` (default: none) bounds the
+        whole watch. See :class:`~connfacade.client.ConnectionWatch`.
+        """
+        request = codestar_pb2.WatchConnectionsRequest(
+            connection_arns=_convert.string_list("connection_arns", connection_arns),
+            connection_names=_convert.string_list("connection_names", connection_names),
+            provider_types=_convert.parse_enums(types_pb2.ProviderType, provider_types),
+            statuses=_convert.parse_enums(codestar_pb2.ConnectionStatus, statuses),
+            skip_initial_snapshot=skip_initial_snapshot,
+            bookmark_interval=_convert.duration(bookmark_interval),
+        )
+        return self._watch(
+            self._connections.WatchConnections,
+            request,
+            resume_token=resume_token,
+            max_backoff=max_backoff,
+            timeout=timeout,
+            metadata=metadata,
+        )
+
+    def wait_for_connection(
+        self,
+        *,
+        connection_arn: str,
+        statuses: Iterable[CodeStarConnectionStatus] | None = None,
+        timeout: Timeout = None,
+        metadata: Metadata = (),
+    ) -> codestar_pb2.WaitForConnectionResponse:
+        """A connection, by ARN, once in one of ``statuses`` (default AVAILABLE or ERROR).
+
+        Unlike the other methods it has no deadline unless given one:
+        ``timeout=None`` (the default) waits as long as it takes; a number of
+        seconds, or ``USE_CLIENT_DEFAULT``, makes it raise
+        ``DeadlineExceededError`` when it passes. Raises ``NotFoundError`` if
+        the connection does not exist or is deleted while waiting.
+        """
+        wanted = _convert.parse_enums(codestar_pb2.ConnectionStatus, statuses)
+        request = codestar_pb2.WaitForConnectionRequest(connection_arn=connection_arn, statuses=wanted)
+        return self._unary(self._connections.WaitForConnection, request, timeout, metadata)
 
     def create_host(
         self,

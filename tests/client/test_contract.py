@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import inspect
+import typing
 
 import pytest
 
 import connfacade.client
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
-from connfacade.client import _cli_spec, aio, sync
+from connfacade.client import _cli_spec, aio, sync, watch
 from connfacade.client._convert import snake_case
 from connfacade.client.cli import build_parser
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
 
 _CALL_OPTIONS = {"timeout", "metadata"}
+# A streaming RPC's method also says how it reconnects.
+_STREAM_OPTIONS = {"max_backoff"}
 
 # Each client class and the services whose every RPC it must offer.
 _CLIENT_SERVICES = {
@@ -47,18 +50,31 @@ def test_every_rpc_has_a_client_method_taking_its_request_fields(module, class_n
     parameters = list(inspect.signature(function).parameters.values())[1:]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters)
     names = {p.name for p in parameters} - _CALL_OPTIONS
+    if method.server_streaming:
+        names -= _STREAM_OPTIONS
     assert names == set(method.input_type.fields_by_name)
     assert {p.name for p in parameters} >= _CALL_OPTIONS
 
 
 def test_async_methods_are_coroutines_and_sync_ones_are_not():
-    """aio clients are awaited, sync ones are called."""
+    """aio clients are awaited, sync ones are called; a streaming RPC gives a watch to iterate."""
     for class_name, services in _CLIENT_SERVICES.items():
         for service in services:
             for method in service.methods:
                 name = snake_case(method.name)
-                assert inspect.iscoroutinefunction(getattr(getattr(aio, class_name), name))
-                assert not inspect.iscoroutinefunction(getattr(getattr(sync, class_name), name))
+                async_method = getattr(getattr(aio, class_name), name)
+                sync_method = getattr(getattr(sync, class_name), name)
+                assert not inspect.iscoroutinefunction(sync_method)
+                if not method.server_streaming:
+                    assert inspect.iscoroutinefunction(async_method)
+                    continue
+                assert not inspect.iscoroutinefunction(async_method)
+                async_returns = typing.get_type_hints(async_method)["return"]
+                sync_returns = typing.get_type_hints(sync_method)["return"]
+                assert typing.get_origin(async_returns) is watch.AsyncConnectionWatch
+                assert typing.get_origin(sync_returns) is watch.ConnectionWatch
+                assert typing.get_args(async_returns) == typing.get_args(sync_returns)
+                assert typing.get_args(async_returns)[0].DESCRIPTOR is method.output_type
 
 
 @pytest.mark.parametrize("class_name", list(_CLIENT_SERVICES))
