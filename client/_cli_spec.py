@@ -51,8 +51,15 @@ class CommandSpec:
     required: tuple[str, ...] = ()
     #: Request fields of which exactly one flag must be given.
     one_of: tuple[str, ...] = ()
+    #: The command waits for something to happen, so it has no deadline unless given ``--timeout``.
+    open_ended: bool = False
 
 
+_WATCH_HELP = (
+    "Print connection events, one JSON object per line, until interrupted; "
+    "resumes by itself after disconnects."
+)
+_WAIT_HELP = "Wait until a connection reaches one of the statuses (default AVAILABLE or ERROR), then show it."
 _TAGS = ("resource_arn", "tags")
 _UNTAG = ("resource_arn", "tag_keys")
 
@@ -70,6 +77,10 @@ COMMANDS: Mapping[str, Mapping[str, CommandSpec]] = {
         "TagResource": CommandSpec("Add or overwrite tags on a connection.", required=_TAGS),
         "UntagResource": CommandSpec("Remove tags, by key, from a connection.", required=_UNTAG),
         "ListTagsForResource": CommandSpec("Show a connection's tags.", required=("resource_arn",)),
+        "WatchConnections": CommandSpec(_WATCH_HELP, open_ended=True),
+        "WaitForConnection": CommandSpec(
+            _WAIT_HELP, one_of=("connection_arn", "connection_name"), open_ended=True
+        ),
     },
     "codestar": {
         "CreateConnection": CommandSpec(
@@ -84,6 +95,8 @@ COMMANDS: Mapping[str, Mapping[str, CommandSpec]] = {
         "ListTagsForResource": CommandSpec(
             "Show the tags of a connection or host.", required=("resource_arn",)
         ),
+        "WatchConnections": CommandSpec(_WATCH_HELP, open_ended=True),
+        "WaitForConnection": CommandSpec(_WAIT_HELP, required=("connection_arn",), open_ended=True),
         "CreateHost": CommandSpec(
             "Create a host for a self-managed provider.",
             required=("name", "provider_type", "provider_endpoint"),
@@ -103,9 +116,12 @@ class FlagKind(enum.Enum):
 
     STRING = "string"
     INT = "int"
+    BOOL = "bool"
     ENUM = "enum"
+    ENUMS = "enums"
     STRINGS = "strings"
     TAGS = "tags"
+    DURATION = "duration"  # seconds, as a google.protobuf.Duration
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +145,10 @@ class Flag:
 def _scalar_kind(field: FieldDescriptor) -> FlagKind:
     if field.type == FieldDescriptor.TYPE_STRING:
         return FlagKind.STRINGS if field.is_repeated else FlagKind.STRING
-    if field.type == FieldDescriptor.TYPE_ENUM and not field.is_repeated:
-        return FlagKind.ENUM
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return FlagKind.ENUMS if field.is_repeated else FlagKind.ENUM
+    if field.type == FieldDescriptor.TYPE_BOOL and not field.is_repeated:
+        return FlagKind.BOOL
     if field.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64) and not field.is_repeated:
         return FlagKind.INT
     raise TypeError(f"no command-line form for field {field.full_name}")
@@ -144,12 +162,14 @@ def _field_flags(field: FieldDescriptor, parent: str | None) -> list[Flag]:
             raise TypeError(f"{field.full_name}: message field without a message type")
         if field.is_repeated and message.name == "Tag":
             return [Flag(name, sub, FlagKind.TAGS)]
+        if not field.is_repeated and message.full_name == "google.protobuf.Duration":
+            return [Flag(name, sub, FlagKind.DURATION)]
         if field.is_repeated or parent is not None:
             raise TypeError(f"no command-line form for field {field.full_name}")
         return [flag for sub_field in message.fields for flag in _field_flags(sub_field, field.name)]
     kind = _scalar_kind(field)
     wrapper = None
-    if kind is FlagKind.ENUM and field.enum_type is not None:
+    if kind in {FlagKind.ENUM, FlagKind.ENUMS} and field.enum_type is not None:
         wrapper = enum_type_wrapper.EnumTypeWrapper(field.enum_type)
     return [Flag(name, sub, kind, wrapper)]
 

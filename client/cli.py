@@ -4,24 +4,33 @@
 the ``server`` extra). ``connfacade apprunner|codestar <rpc> [flags]`` calls one
 RPC through the sync client: the response goes to stdout as JSON; a failure
 goes to stderr as a JSON object with the status code, message and details, and
-the exit code is 1 (2 for usage errors).
+the exit code is 1 (2 for usage errors). ``watch-connections`` prints one JSON
+object per line per event instead, until interrupted (exit code 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
 from connfacade.client import _cli_spec as spec
-from connfacade.client._convert import DEFAULT_TARGET, enum_short_names, parse_enum, to_json
+from connfacade.client._convert import (
+    DEFAULT_TARGET,
+    enum_short_names,
+    message_to_dict,
+    parse_enum,
+    to_json,
+)
 from connfacade.client.errors import ConnfacadeError, PaginationError
 from connfacade.client.sync import AppRunnerClient, CodeStarConnectionsClient
+from connfacade.client.watch import Resync
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from google.protobuf.descriptor import MethodDescriptor
     from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -31,6 +40,8 @@ __all__ = ["build_parser", "main"]
 
 TARGET_ENV = "CONNFACADE_TARGET"
 DEFAULT_TIMEOUT = 30.0
+#: The exit code after Ctrl-C, except for watch-connections, which Ctrl-C ends normally.
+INTERRUPTED = 130
 SERVER_EXTRA_MESSAGE = "connfacade serve needs the server extra: pip install 'connfacade[server]'"
 
 _CLIENTS: dict[str, type[AppRunnerClient | CodeStarConnectionsClient]] = {
@@ -87,7 +98,10 @@ def _global_options() -> argparse.ArgumentParser:
         help=f"the facade's address, HOST:PORT or unix:PATH (env {TARGET_ENV}, default {DEFAULT_TARGET})",
     )
     options.add_argument(
-        "--timeout", type=_positive_float, help=f"seconds before a call fails (default {DEFAULT_TIMEOUT:g})"
+        "--timeout",
+        type=_positive_float,
+        help=f"seconds before a call fails (default {DEFAULT_TIMEOUT:g}; "
+        "none for watch-connections and wait-for-connection)",
     )
     options.add_argument("--request-id", help="sent as x-request-id, for the audit log and idempotency")
     options.add_argument(
@@ -113,12 +127,19 @@ class _ArgumentContainer(Protocol):
 
 def _add_flag(parser: _ArgumentContainer, flag: spec.Flag, *, required: bool) -> None:
     name = flag.sub_field or flag.field
+    if flag.kind is spec.FlagKind.BOOL:  # store_true takes no metavar; absent stays None (not sent)
+        parser.add_argument(flag.option, dest=flag.dest, action="store_true", default=None)
+        return
     kwargs: dict[str, Any] = {"dest": flag.dest, "required": required, "metavar": name.upper()}
     if flag.kind is spec.FlagKind.INT:
         kwargs.update(type=int, metavar="N")
-    elif flag.kind is spec.FlagKind.ENUM and flag.enum is not None:
+    elif flag.kind is spec.FlagKind.DURATION:
+        kwargs.update(type=_positive_float, metavar="SECONDS")
+    elif flag.kind in {spec.FlagKind.ENUM, spec.FlagKind.ENUMS} and flag.enum is not None:
         choices = ",".join(enum_short_names(flag.enum))
         kwargs.update(type=_enum_parser(flag.enum), metavar=f"{{{choices}}}")
+        if flag.kind is spec.FlagKind.ENUMS:
+            kwargs.update(nargs="+")
     elif flag.kind is spec.FlagKind.STRINGS:
         kwargs.update(nargs="+", metavar=name.upper().removesuffix("S"))
     elif flag.kind is spec.FlagKind.TAGS:
@@ -235,14 +256,46 @@ def _error_json(err: ConnfacadeError) -> dict[str, Any]:
     return body
 
 
+def _event_json(item: Any) -> dict[str, Any]:
+    """One line of watch-connections: the event with its type's short name, or a resync marker."""
+    if isinstance(item, Resync):
+        return {"type": "RESYNC", "reason": item.reason, "message": item.message}
+    enum_type = item.DESCRIPTOR.fields_by_name["type"].enum_type
+    value = enum_type.values_by_number.get(item.type)
+    return {
+        "type": value.name.removeprefix("EVENT_TYPE_") if value is not None else str(item.type),
+        "revision": item.revision,
+        "resume_token": item.resume_token,
+        "connection": message_to_dict(item.connection) if item.HasField("connection") else None,
+    }
+
+
+def _print_events(events: Iterable[Any]) -> int:
+    """Prints each event as a JSON line, flushed at once, until Ctrl-C or until the reader leaves."""
+    try:
+        for item in events:
+            sys.stdout.write(json.dumps(_event_json(item), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # The reader is gone (`| head -3`): stop quietly, and keep the
+        # interpreter's last flush of stdout from failing too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def _run_rpc(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> int:
     method: MethodDescriptor = namespace.cli_method
+    command = spec.COMMANDS[namespace.cli_group][method.name]
     every_page: bool = getattr(namespace, "cli_all", False)
     if every_page and getattr(namespace, "next_token", None) is not None:
         parser.error("--all starts from the first page; it cannot be combined with --next-token")
     kwargs = _request_kwargs(namespace, namespace.cli_flags)
     target = getattr(namespace, "target", None) or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
-    timeout: float = getattr(namespace, "timeout", DEFAULT_TIMEOUT)
+    timeout: float | None = getattr(namespace, "timeout", None if command.open_ended else DEFAULT_TIMEOUT)
+    if command.open_ended:  # these methods do not take the client's deadline by default
+        kwargs["timeout"] = timeout
     request_id: str | None = getattr(namespace, "request_id", None)
     metadata = [("x-request-id", request_id)] if request_id else []
     if getattr(namespace, "consistent_read", None):
@@ -252,7 +305,12 @@ def _run_rpc(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> 
 
     try:
         with _CLIENTS[namespace.cli_group](target, timeout=timeout, metadata=metadata) as client:
+            if method.server_streaming:
+                with getattr(client, spec.client_method(method))(**kwargs) as events:
+                    return _print_events(events)
             response = _call(client, method, kwargs, every_page=every_page)
+    except KeyboardInterrupt:
+        return INTERRUPTED
     except ConnfacadeError as err:
         sys.stderr.write(to_json(_error_json(err)) + "\n")
         return 1
