@@ -1,0 +1,17 @@
+"""The audit log: sinks for audit records, the hash chain of the file sink, its verification, redaction.
+
+What goes into a record is decided at the RPC boundary (`connfacade.server.api`);
+this package only writes records, durably and tamper-evidently, and checks them.
+"""
+
+from connfacade.server.audit._redact import REDACTED, redact
+from connfacade.server.audit._sink import AuditSink, AuditSinkError
+from connfacade.server.audit._stdout import StdoutSink
+
+__all__ = [
+    "REDACTED",
+    "AuditSink",
+    "AuditSinkError",
+    "StdoutSink",
+    "redact",
+]
