@@ -4,14 +4,20 @@ What goes into a record is decided at the RPC boundary (`connfacade.server.api`)
 this package only writes records, durably and tamper-evidently, and checks them.
 """
 
+from connfacade.server.audit._file import FileSink, FsyncPolicy
 from connfacade.server.audit._redact import REDACTED, redact
 from connfacade.server.audit._sink import AuditSink, AuditSinkError
 from connfacade.server.audit._stdout import StdoutSink
+from connfacade.server.audit._verify import VerifyResult, verify
 
 __all__ = [
     "REDACTED",
     "AuditSink",
     "AuditSinkError",
+    "FileSink",
+    "FsyncPolicy",
     "StdoutSink",
+    "VerifyResult",
     "redact",
+    "verify",
 ]

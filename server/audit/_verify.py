@@ -1,0 +1,337 @@
+"""Checks an audit log's hash chain and names the first record that was edited, removed, reordered or cut.
+
+The chain proves order and integrity against edits that do not rewrite every
+later record and the head file too: it is a checksum chain, not a signature.
+Anchoring the head's hash somewhere else (another system, a ticket) is what
+guards against a complete rewrite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from connfacade.server.audit._chain import (
+    HEAD_SUFFIX,
+    LOCK_SUFFIX,
+    ZERO_HASH,
+    Head,
+    Link,
+    head_path,
+    parse_line,
+    read_head,
+    split_rotated,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator, Sequence
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of `verify`: ok, or the first problem and where it is (``FILE:LINE``)."""
+
+    ok: bool
+    records: int
+    """Records checked (up to the problem, if any)."""
+    files: int
+    problem: str = ""
+    where: str = ""
+
+
+def verify(paths: Sequence[Path]) -> VerifyResult:
+    """Checks the audit logs at ``paths``: files, or directories (every audit file in them).
+
+    The files of one log (the live file, its rotated files, its head file
+    next to them) are checked as one chain, ordered by the sequence of their
+    first record. A chain must start at record 1: checking only the newest
+    files of a log reports the older records as missing. Raises
+    FileNotFoundError for a path that does not exist and ValueError when
+    there is nothing to check.
+    """
+    chains = _discover(paths)
+    records = files = 0
+    for live, chain_files in chains:
+        outcome = _verify_chain(live, chain_files)
+        records += outcome.records
+        files += len(chain_files)
+        if outcome.problem:
+            return VerifyResult(False, records, files, outcome.problem, outcome.where)
+    return VerifyResult(True, records, files)
+
+
+# --- which files ------------------------------------------------------------
+
+
+def _discover(paths: Sequence[Path]) -> list[tuple[Path, list[Path]]]:
+    """(live file path, its files in chain order) per log found at ``paths``."""
+    if not paths:
+        raise ValueError("no path given")
+    logs: dict[Path, set[Path]] = {}
+    for given in map(Path, paths):
+        if given.is_dir():
+            for child in sorted(given.iterdir()):
+                if child.is_file() and not child.name.startswith("."):
+                    _add(logs, child)
+        elif given.is_file():
+            _add(logs, given)
+        elif not given.exists():
+            raise FileNotFoundError(f"no such file or directory: {given}")
+        else:
+            raise ValueError(f"not a file or directory: {given}")
+    if not logs:
+        raise ValueError(f"no audit files in {', '.join(map(str, paths))}")
+    return [(live, sorted(files, key=_chain_order)) for live, files in sorted(logs.items())]
+
+
+def _add(logs: dict[Path, set[Path]], path: Path) -> None:
+    name = path.name
+    if name.endswith(LOCK_SUFFIX):
+        return
+    if name.endswith(HEAD_SUFFIX):  # a head without files still says how far the chain went
+        logs.setdefault(path.with_name(name.removesuffix(HEAD_SUFFIX)), set())
+        return
+    base, _ = split_rotated(name)
+    logs.setdefault(path.with_name(base), set()).add(path)
+
+
+def _chain_order(path: Path) -> tuple[int, str]:
+    """By the first record's sequence; else by the sequence in a rotated name; else last."""
+    first = None
+    with path.open("rb") as f:
+        raw = f.readline()
+    with contextlib.suppress(ValueError):
+        first = parse_line(raw.removesuffix(b"\n")).sequence
+    if first is None:
+        first = split_rotated(path.name)[1]
+    return (first if first is not None else 2**63, path.name)
+
+
+# --- one chain ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    file: Path
+    line: int
+    link: Link | None
+    error: str = ""
+    complete: bool = True
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    records: int
+    problem: str = ""
+    where: str = ""
+
+
+def _verify_chain(live: Path, files: list[Path]) -> _Outcome:
+    head_file = head_path(live)
+    try:
+        head = read_head(head_file)
+    except ValueError as err:
+        return _Outcome(0, str(err), f"{head_file}:1")
+    with contextlib.closing(_entries(files)) as entries:
+        return _Walk(head, head_file, files, entries).run()
+
+
+def _entries(files: list[Path]) -> Generator[_Entry]:
+    for path in files:
+        with path.open("rb") as f:
+            for number, raw in enumerate(f, start=1):
+                complete = raw.endswith(b"\n")
+                line = raw[:-1] if complete else raw
+                try:
+                    link, error = parse_line(line), ""
+                except ValueError as err:
+                    link, error = None, str(err)
+                yield _Entry(path, number, link, error, complete)
+
+
+class _Walk:
+    """One pass over a chain's lines, with one line of lookahead."""
+
+    def __init__(
+        self, head: Head | None, head_file: Path, files: list[Path], entries: Iterator[_Entry]
+    ) -> None:
+        self.head = head
+        self.head_file = head_file
+        self.files = files
+        self.entries = entries
+        self.peeked: _Entry | None = None
+        self.prev: _Entry | None = None
+        self.records = 0
+
+    def run(self) -> _Outcome:
+        while (entry := self._next()) is not None:
+            if (outcome := self._check(entry)) is not None:
+                return outcome
+            self.records += 1
+            self.prev = entry
+        return self._check_end()
+
+    def _next(self) -> _Entry | None:
+        if self.peeked is not None:
+            entry, self.peeked = self.peeked, None
+            return entry
+        return next(self.entries, None)
+
+    def _peek(self) -> _Entry | None:
+        if self.peeked is None:
+            self.peeked = next(self.entries, None)
+        return self.peeked
+
+    def _check(self, entry: _Entry) -> _Outcome | None:  # noqa: PLR0911 - one return per kind of problem
+        if not entry.complete:
+            return self._fail(
+                entry,
+                "truncated: the last line is incomplete (no newline), a record was cut short"
+                + self._head_says(),
+            )
+        if entry.link is None:
+            return self._fail(entry, f"malformed line: {entry.error}")
+        link = entry.link
+        if link.restart is not None:
+            return self._fail(
+                entry, f"the chain was broken here; on restart the server found: {link.restart}"
+            )
+        if self.prev is None or self.prev.link is None:
+            if link.sequence != 1:
+                return self._fail(
+                    entry,
+                    f"the chain starts at record {link.sequence}: records 1..{link.sequence - 1} are missing "
+                    "(an earlier rotated file was removed, or not given)",
+                )
+            if link.previous_hash != ZERO_HASH:
+                return self._fail(entry, "record 1 was edited: its previous_hash should be 64 zeros")
+        elif (outcome := self._check_link(self.prev, self.prev.link, entry, link)) is not None:
+            return outcome
+        if self.head is not None and link.sequence == self.head.sequence and link.hash != self.head.hash:
+            return self._fail(
+                entry,
+                f"record {link.sequence} was edited: its SHA-256 does not match the head file "
+                f"({self.head_file.name})",
+            )
+        return None
+
+    def _check_link(  # noqa: PLR0911 - one return per kind of problem
+        self, prev: _Entry, p: Link, entry: _Entry, link: Link
+    ) -> _Outcome | None:
+        linked = link.previous_hash == p.hash
+        if linked and link.sequence == p.sequence + 1:
+            return None
+        if linked:
+            return self._fail(
+                entry,
+                f"record {p.sequence + 1} was edited: its sequence says {link.sequence}, "
+                f"though it links to record {p.sequence} before it",
+            )
+        if link.sequence == p.sequence + 1:
+            # Either the previous record changed (so its hash did), or this one's
+            # previous_hash did. If the next record (or the head) still vouches
+            # for this one, this one is intact and the previous one was edited.
+            if self._vouched_for(link):
+                return self._fail(
+                    prev,
+                    f"record {p.sequence} was edited: its SHA-256 no longer matches the previous_hash "
+                    f"of record {link.sequence} ({entry.where})",
+                )
+            return self._fail(
+                entry,
+                f"record {link.sequence} was edited: its previous_hash does not match record {p.sequence} "
+                f"({prev.where})",
+            )
+        if link.sequence > p.sequence + 1:
+            return self._gap(prev, p, entry, link)
+        if link.sequence == p.sequence and link.hash == p.hash:
+            return self._fail(
+                entry, f"record {link.sequence} is duplicated: the same line is at {prev.where}"
+            )
+        return self._fail(entry, f"records out of order: record {link.sequence} follows record {p.sequence}")
+
+    def _vouched_for(self, link: Link) -> bool:
+        after = self._peek()
+        if after is not None and after.link is not None:
+            return after.link.previous_hash == link.hash
+        if after is None and self.head is not None:
+            return self.head.sequence == link.sequence and self.head.hash == link.hash
+        return False
+
+    def _gap(self, prev: _Entry, p: Link, entry: _Entry, link: Link) -> _Outcome:
+        missing = range(p.sequence + 1, link.sequence)
+        span = f"record {missing[0]} is" if len(missing) == 1 else f"records {missing[0]}..{missing[-1]} are"
+        found, marker = self._scan_rest(missing)
+        if found is not None:
+            problem = (
+                f"records out of order: record {link.sequence} comes before record {missing[0]} ({found})"
+            )
+        elif entry.file != prev.file and entry.line == 1:
+            problem = (
+                f"{span} missing between {prev.file.name} and {entry.file.name}: a rotated file was removed"
+            )
+        else:
+            problem = f"{span} missing (removed): the sequence jumps from {p.sequence} to {link.sequence}"
+        return self._outcome(entry.where, problem, marker)
+
+    def _check_end(self) -> _Outcome:
+        last = self.prev
+        head = self.head
+        if last is None or last.link is None:
+            if head is None or head.sequence == 0:
+                return _Outcome(self.records)
+            where = f"{self.files[0]}:1" if self.files else f"{self.head_file}:1"
+            return self._outcome(
+                where,
+                f"truncated: the head file says the chain ends at record {head.sequence}, "
+                "but the files hold no record",
+                None,
+            )
+        if head is None:
+            return self._outcome(
+                last.where,
+                f"the head file {self.head_file.name} is missing: records cut from the end could not be seen",
+                None,
+            )
+        if head.sequence > last.link.sequence:
+            return self._outcome(
+                f"{last.file}:{last.line + 1}",
+                f"truncated: the head file says the chain ends at record {head.sequence} (in {head.file}), "
+                f"but the files end at record {last.link.sequence}: "
+                f"records {last.link.sequence + 1}..{head.sequence} were cut from the end",
+                None,
+            )
+        return _Outcome(self.records)
+
+    def _head_says(self) -> str:
+        if self.head is None:
+            return ""
+        return f"; the head file says the chain ends at record {self.head.sequence}"
+
+    def _fail(self, entry: _Entry, problem: str) -> _Outcome:
+        _, marker = self._scan_rest(range(0))
+        return self._outcome(entry.where, problem, marker)
+
+    def _outcome(self, where: str, problem: str, marker: str | None) -> _Outcome:
+        if marker is not None and marker != where:
+            problem += f" (the server noted a break when it restarted, at {marker})"
+        return _Outcome(self.records, problem, where)
+
+    def _scan_rest(self, missing: range) -> tuple[str | None, str | None]:
+        """In the lines not read yet: (where the first of ``missing`` is, where the first marker is)."""
+        found: str | None = None
+        marker: str | None = None
+        while (entry := self._next()) is not None and (found is None or marker is None):
+            if entry.link is None:
+                continue
+            if found is None and entry.link.sequence in missing:
+                found = entry.where
+            if marker is None and entry.link.restart is not None:
+                marker = entry.where
+        return found, marker

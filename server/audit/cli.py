@@ -1,0 +1,63 @@
+"""``connfacade audit verify PATH...``: checks audit logs' hash chains.
+
+Exit status: 0 when every log is intact, 1 when one is not (the first problem
+is printed as ``TAMPERED: FILE:LINE: what``), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from connfacade.server.audit._verify import verify
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_TAMPERED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs ``audit`` with ``argv`` (default: the process's arguments after the program name)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse reports usage errors (2) and --help (0) by exiting
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        result = verify(args.paths)
+    except (OSError, ValueError) as err:
+        sys.stderr.write(f"{parser.prog}: error: {err}\n")
+        return EXIT_USAGE
+    if result.ok:
+        sys.stdout.write(f"OK: {result.records} records in {result.files} files\n")
+        return EXIT_OK
+    sys.stdout.write(f"TAMPERED: {result.where}: {result.problem}\n")
+    return EXIT_TAMPERED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connfacade audit", description="Audit log tools.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "verify",
+        help="check the hash chain of audit logs",
+        description="Checks the hash chain of audit logs and reports OK or the first record that was edited, "
+        "removed, reordered or cut off, with its FILE:LINE.",
+    )
+    check.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="an audit file, or a directory holding a log (live file, rotated files, head file)",
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
