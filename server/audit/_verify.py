@@ -9,7 +9,9 @@ guards against a complete rewrite.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import dataclasses
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +24,13 @@ from connfacade.server.audit._chain import (
     head_path,
     parse_line,
     read_head,
+    rotated_files,
     split_rotated,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
+    from typing import BinaryIO
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,12 @@ def verify(paths: Sequence[Path]) -> VerifyResult:
     FileNotFoundError for a path that does not exist and ValueError when
     there is nothing to check.
     """
-    chains = _discover(paths)
+    logs = _discover(paths)
     records = files = 0
-    for live, chain_files in chains:
-        outcome = _verify_chain(live, chain_files)
+    for log in logs:
+        outcome = _verify_log(log)
         records += outcome.records
-        files += len(chain_files)
+        files += outcome.files
         if outcome.problem:
             return VerifyResult(False, records, files, outcome.problem, outcome.where)
     return VerifyResult(True, records, files)
@@ -65,43 +69,81 @@ def verify(paths: Sequence[Path]) -> VerifyResult:
 # --- which files ------------------------------------------------------------
 
 
-def _discover(paths: Sequence[Path]) -> list[tuple[Path, list[Path]]]:
-    """(live file path, its files in chain order) per log found at ``paths``."""
+@dataclass(slots=True)
+class _Log:
+    live: Path
+    files: set[Path] = field(default_factory=set)
+    listed: bool = False
+    """Found by listing a directory: listed again when checked, as a live log may have rotated since."""
+
+
+def _discover(paths: Sequence[Path]) -> list[_Log]:
     if not paths:
         raise ValueError("no path given")
-    logs: dict[Path, set[Path]] = {}
+    logs: dict[Path, _Log] = {}
     for given in map(Path, paths):
         if given.is_dir():
             for child in sorted(given.iterdir()):
                 if child.is_file() and not child.name.startswith("."):
-                    _add(logs, child)
+                    _add(logs, child, listed=True)
         elif given.is_file():
-            _add(logs, given)
+            _add(logs, given, listed=False)
         elif not given.exists():
             raise FileNotFoundError(f"no such file or directory: {given}")
         else:
             raise ValueError(f"not a file or directory: {given}")
     if not logs:
         raise ValueError(f"no audit files in {', '.join(map(str, paths))}")
-    return [(live, sorted(files, key=_chain_order)) for live, files in sorted(logs.items())]
+    return [logs[live] for live in sorted(logs)]
 
 
-def _add(logs: dict[Path, set[Path]], path: Path) -> None:
+def _add(logs: dict[Path, _Log], path: Path, *, listed: bool) -> None:
     name = path.name
     if name.endswith(LOCK_SUFFIX):
         return
     if name.endswith(HEAD_SUFFIX):  # a head without files still says how far the chain went
-        logs.setdefault(path.with_name(name.removesuffix(HEAD_SUFFIX)), set())
+        live = path.with_name(name.removesuffix(HEAD_SUFFIX))
+        logs.setdefault(live, _Log(live)).listed |= listed
         return
-    base, _ = split_rotated(name)
-    logs.setdefault(path.with_name(base), set()).add(path)
+    live = path.with_name(split_rotated(name)[0])
+    log = logs.setdefault(live, _Log(live))
+    log.files.add(path)
+    log.listed |= listed
 
 
-def _chain_order(path: Path) -> tuple[int, str]:
+def _open_files(log: _Log, stack: contextlib.ExitStack) -> list[tuple[Path, BinaryIO]]:
+    """The log's files, opened, in chain order.
+
+    A listed log's live file is opened before its rotated files are listed.
+    An open file survives the rename of a rotation, so each record written
+    before then is read once, from the live file opened or from a rotated
+    file listed after its rename; the two are one file (same inode), which
+    is read once, under its newer name.
+    """
+    opened: dict[tuple[int, int], tuple[Path, BinaryIO]] = {}
+
+    def add(path: Path) -> None:
+        f = stack.enter_context(path.open("rb"))
+        stat = os.fstat(f.fileno())
+        opened[stat.st_dev, stat.st_ino] = (path, f)
+
+    if log.listed:
+        with contextlib.suppress(FileNotFoundError):  # a crash between a rotation's rename and the new file
+            add(log.live)
+        for path in rotated_files(log.live):
+            add(path)
+    else:
+        for path in sorted(log.files):
+            add(path)
+    return sorted(opened.values(), key=_chain_order)
+
+
+def _chain_order(item: tuple[Path, BinaryIO]) -> tuple[int, str]:
     """By the first record's sequence; else by the sequence in a rotated name; else last."""
+    path, f = item
+    raw = f.readline()
+    f.seek(0)
     first = None
-    with path.open("rb") as f:
-        raw = f.readline()
     with contextlib.suppress(ValueError):
         first = parse_line(raw.removesuffix(b"\n")).sequence
     if first is None:
@@ -128,31 +170,36 @@ class _Entry:
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     records: int
+    files: int = 0
     problem: str = ""
     where: str = ""
 
 
-def _verify_chain(live: Path, files: list[Path]) -> _Outcome:
-    head_file = head_path(live)
+def _verify_log(log: _Log) -> _Outcome:
+    head_file = head_path(log.live)
     try:
+        # Before the files: a writer appends, then moves the head, so every
+        # record up to the head's is in the files read after it.
         head = read_head(head_file)
     except ValueError as err:
-        return _Outcome(0, str(err), f"{head_file}:1")
-    with contextlib.closing(_entries(files)) as entries:
-        return _Walk(head, head_file, files, entries).run()
+        return _Outcome(0, problem=str(err), where=f"{head_file}:1")
+    with contextlib.ExitStack() as stack:
+        opened = _open_files(log, stack)
+        entries = stack.enter_context(contextlib.closing(_entries(opened)))
+        outcome = _Walk(head, head_file, [path for path, _ in opened], entries).run()
+        return dataclasses.replace(outcome, files=len(opened))
 
 
-def _entries(files: list[Path]) -> Generator[_Entry]:
-    for path in files:
-        with path.open("rb") as f:
-            for number, raw in enumerate(f, start=1):
-                complete = raw.endswith(b"\n")
-                line = raw[:-1] if complete else raw
-                try:
-                    link, error = parse_line(line), ""
-                except ValueError as err:
-                    link, error = None, str(err)
-                yield _Entry(path, number, link, error, complete)
+def _entries(opened: list[tuple[Path, BinaryIO]]) -> Generator[_Entry]:
+    for path, f in opened:
+        for number, raw in enumerate(f, start=1):
+            complete = raw.endswith(b"\n")
+            line = raw[:-1] if complete else raw
+            try:
+                link, error = parse_line(line), ""
+            except ValueError as err:
+                link, error = None, str(err)
+            yield _Entry(path, number, link, error, complete)
 
 
 class _Walk:
@@ -321,7 +368,7 @@ class _Walk:
     def _outcome(self, where: str, problem: str, marker: str | None) -> _Outcome:
         if marker is not None and marker != where:
             problem += f" (the server noted a break when it restarted, at {marker})"
-        return _Outcome(self.records, problem, where)
+        return _Outcome(self.records, problem=problem, where=where)
 
     def _scan_rest(self, missing: range) -> tuple[str | None, str | None]:
         """In the lines not read yet: (where the first of ``missing`` is, where the first marker is)."""
