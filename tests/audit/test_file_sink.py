@@ -216,6 +216,62 @@ async def test_restart_when_the_head_file_is_missing_writes_a_marker(path):
     assert not verify([path.parent]).ok
 
 
+async def test_restart_after_a_crash_between_rotation_rename_and_the_new_file(path):
+    """No live file, only rotated ones: the chain continues from the newest rotated file, no break."""
+    await write_log(path, 20, max_bytes=1_000)
+    newest = path.with_name(f"audit.jsonl.{parsed(lines(path)[0])['sequence']:012d}")
+    path.rename(newest)  # as if the process died right after the rename
+
+    async with FileSink(path, max_bytes=1_000) as sink:
+        assert sink.chain_break == ""
+        await sink.write(record(20))
+
+    assert parsed(lines(path)[0])["sequence"] == 21
+    assert verify([path.parent]).ok
+
+
+async def test_restart_when_the_live_file_holds_only_a_cut_line_links_to_the_rotated_file(path):
+    """The last intact record may be in an older file; the marker links to it."""
+    await write_log(path, 20, max_bytes=1_000)
+    rotated = max(path.parent.glob("audit.jsonl.[0-9]*"))
+    last_intact = lines(rotated)[-1]
+    path.write_bytes(b'{"sequence":')
+
+    async with FileSink(path, max_bytes=1_000) as sink:
+        assert "incomplete line" in sink.chain_break
+
+    marker = parsed(lines(path)[0])
+    assert marker["previous_hash"] == sha(last_intact)
+    assert marker["sequence"] == 21  # the head had reached 20
+
+
+@pytest.mark.parametrize("content", [b"garbage", b'{"sequence": 1}'])
+async def test_restart_with_an_unreadable_head_writes_a_marker(path, content):
+    await write_log(path, 3)
+    path.with_name("audit.jsonl.head").write_bytes(content)
+
+    async with FileSink(path) as sink:
+        assert "the head file is not" in sink.chain_break
+        await sink.write(record(3))
+
+    assert head(path)["sequence"] == 5
+    result = verify([path.parent])
+    assert result.where == f"{path}:1"
+    assert "the head file is not" in result.problem
+
+
+async def test_restart_with_a_head_but_no_files_writes_a_marker(path):
+    """Every file deleted: the head still says how far the chain went, and the new one says so."""
+    await write_log(path, 3)
+    path.unlink()
+
+    async with FileSink(path) as sink:
+        assert sink.chain_break == "the head file names record 3 in audit.jsonl, but no record is on disk"
+
+    marker = parsed(lines(path)[0])
+    assert (marker["sequence"], marker["previous_hash"]) == (4, "0" * 64)
+
+
 # --- fsync policies ---------------------------------------------------------
 
 
