@@ -8,7 +8,8 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import grpc
 import structlog
@@ -21,8 +22,10 @@ from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.server import config, logs
 from connfacade.server.api.apprunner import AppRunnerConnectionService
+from connfacade.server.api.audit_trail import Auditor, Level
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
 from connfacade.server.api.registry import register
+from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.backend.metered import MeteredBackend
 from connfacade.server.metrics import Metrics, MetricsServer
@@ -32,6 +35,7 @@ from connfacade.server.store import StoreSettings
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from connfacade.server.audit import AuditSink, FsyncPolicy
     from connfacade.server.backend import AwsBackend
     from connfacade.server.store import ConnectionCache
 
@@ -71,6 +75,7 @@ class RunningFacade:
     addresses: tuple[str, ...]
     caches: dict[str, ConnectionCache]
     metrics: Metrics
+    auditor: Auditor | None = None
 
     async def stop(self, grace: float) -> None:
         """Health NOT_SERVING at once; watch streams end with a resume token; in-flight calls finish.
@@ -87,6 +92,8 @@ class RunningFacade:
         await self.server.stop(grace)
         for cache in self.caches.values():
             await cache.stop()
+        if self.auditor is not None:
+            await self.auditor.aclose()  # every record of every finished call is on disk
 
 
 def _bind(server: grpc.aio.Server, address: str) -> str:
@@ -110,6 +117,7 @@ async def start_facade(
     *,
     store_settings: StoreSettings | None = None,
     metrics: Metrics | None = None,
+    auditor: Auditor | None = None,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
     metrics = metrics or Metrics()
@@ -123,9 +131,9 @@ async def start_facade(
     for name, cache in caches.items():
         metrics.track_store(name, cache.store)
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    register(server, AppRunnerConnectionService(apprunner), APPRUNNER_SERVICE, metrics)
-    register(server, CodeStarConnectionService(codestar), CODESTAR_SERVICE, metrics)
-    register(server, CodeStarHostService(CodeStarHosts(metered)), HOST_SERVICE, metrics)
+    register(server, AppRunnerConnectionService(apprunner, auditor), APPRUNNER_SERVICE, metrics)
+    register(server, CodeStarConnectionService(codestar, auditor), CODESTAR_SERVICE, metrics)
+    register(server, CodeStarHostService(CodeStarHosts(metered), auditor), HOST_SERVICE, metrics)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -138,7 +146,33 @@ async def start_facade(
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     for cache in caches.values():
         cache.start()
-    return RunningFacade(server, health_servicer, addresses, caches, metrics)
+    return RunningFacade(server, health_servicer, addresses, caches, metrics, auditor)
+
+
+async def build_auditor(settings: config.Settings, metrics: Metrics) -> Auditor:
+    """The audit sinks and policy the settings ask for."""
+    sinks: list[AuditSink] = []
+    if settings.audit_stdout:
+        sinks.append(StdoutSink())
+    if settings.audit_file:
+        fsync = cast("FsyncPolicy", settings.audit_fsync)  # argparse checked the choice
+        file_sink = FileSink(Path(settings.audit_file), max_bytes=settings.audit_max_bytes, fsync=fsync)
+        await file_sink.open()
+        if file_sink.chain_break:
+            log.warning("audit.chain_break", reason=file_sink.chain_break, path=settings.audit_file)
+        sinks.append(file_sink)
+    levels = {}
+    for item in settings.audit_levels:
+        method, _, level = item.partition("=")
+        levels[method.strip()] = Level(level.strip())
+    return Auditor(
+        sinks,
+        read_level=Level(settings.audit_read_level),
+        method_levels=levels,
+        redact_fields=settings.audit_redact,
+        fail_open_reads=settings.audit_fail_open_reads,
+        metrics=metrics,
+    )
 
 
 async def _start_backend(settings: config.Settings, stack: AsyncExitStack) -> tuple[AioBotoBackend, str]:
@@ -162,12 +196,22 @@ async def _start_backend(settings: config.Settings, stack: AsyncExitStack) -> tu
 
 async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None) -> int:
     """Runs until SIGTERM or SIGINT, then shuts down gracefully; returns the exit code."""
+    # Handlers first: a signal that arrives while starting must still mean a graceful stop.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         try:
             backend, emulator_url = await _start_backend(settings, stack)
             metrics = Metrics()
+            auditor = await build_auditor(settings, metrics)
             facade = await start_facade(
-                backend, settings.listen, store_settings=settings.store_settings, metrics=metrics
+                backend,
+                settings.listen,
+                store_settings=settings.store_settings,
+                metrics=metrics,
+                auditor=auditor,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)
@@ -188,10 +232,6 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
             "server.started", addresses=facade.addresses, backend=settings.backend, region=settings.region
         )
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -76,6 +76,21 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.audit_records = Counter(
+            "connfacade_audit_records",
+            "Audit records, by outcome (ok, error, sink_error).",
+            ["outcome"],
+            registry=r,
+        )
+        self.audit_write_latency = Histogram(
+            "connfacade_audit_write_seconds",
+            "Time to write one audit record to every sink.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.audit_sink_errors = Counter(
+            "connfacade_audit_sink_errors", "Audit writes that failed.", registry=r
+        )
         self.last_good_poll_age = Gauge(
             "connfacade_last_good_poll_age_seconds",
             "Seconds since the last complete listing (-1: none yet).",

@@ -20,6 +20,8 @@ from connfacade.server.store import StoreSettings
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from connfacade.server.api.audit_trail import Auditor
+
 
 @pytest.fixture(autouse=True)
 def _no_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,8 +61,16 @@ def store_settings() -> StoreSettings:
 
 
 @pytest.fixture
-async def facade(backend: AioBotoBackend, store_settings: StoreSettings) -> AsyncIterator[RunningFacade]:
-    running = await start_facade(backend, ["127.0.0.1:0"], store_settings=store_settings)
+def auditor() -> Auditor | None:
+    """No audit by default; audit tests give the facade a real one."""
+    return None
+
+
+@pytest.fixture
+async def facade(
+    backend: AioBotoBackend, store_settings: StoreSettings, auditor: Auditor | None
+) -> AsyncIterator[RunningFacade]:
+    running = await start_facade(backend, ["127.0.0.1:0"], store_settings=store_settings, auditor=auditor)
     yield running
     await running.stop(0)
 

@@ -14,6 +14,7 @@ from connfacade.server.domain import ConnectionStatus
 if TYPE_CHECKING:
     import grpc
 
+    from connfacade.server.api.audit_trail import Auditor
     from connfacade.server.domain import Connection, Tag
     from connfacade.server.operations import AppRunnerConnections
 
@@ -44,8 +45,9 @@ def _tags_pb(tags: tuple[Tag, ...]) -> list[pb.Tag]:
 class AppRunnerConnectionService:
     """Serves App Runner connections from `AppRunnerConnections`."""
 
-    def __init__(self, ops: AppRunnerConnections) -> None:
+    def __init__(self, ops: AppRunnerConnections, auditor: Auditor | None = None) -> None:
         self._ops = ops
+        self.auditor = auditor  # read by the rpc boundary
         self._responses = ResponseCache()
         self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS)
 

@@ -7,12 +7,14 @@ import functools
 import itertools
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import structlog
 
 from connfacade.server import callcontext
+from connfacade.server.api.audit_trail import Auditor, AuditUnavailable, CallAudit
 from connfacade.server.api.status import to_status
+from connfacade.server.audit import AuditSinkError
 from connfacade.server.domain import DomainError, FieldViolation, InvalidArgument
 from connfacade.server.store.reads import ReadOptions
 
@@ -111,16 +113,34 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
             # grpc.aio runs each RPC in a task of its own, so what is bound here
             # stays with this call and needs no unbinding.
             structlog.contextvars.bind_contextvars(request_id=call.request_id, method=method)
+            auditor: Auditor | None = getattr(self, "auditor", None)
+            audit = (
+                None
+                if auditor is None
+                else CallAudit(
+                    auditor,
+                    method=method,
+                    context=context,
+                    metadata=metadata,
+                    request=request,
+                    request_id=call.request_id,
+                    started=started,
+                )
+            )
             try:
+                await _refuse_unrecordable(audit)
                 call.read_options = read_options_of(metadata)
                 response = await handler(self, request, context)
             except asyncio.CancelledError:
                 log.info("rpc.cancelled", duration_ms=_ms(started))
+                if audit is not None:
+                    await _record_quietly(
+                        audit, code="CANCELLED", error_message="the caller cancelled the call"
+                    )
                 raise
             except Exception as err:  # noqa: BLE001 - this is the boundary
-                status = to_status(err, request_id=call.request_id, aws_request_id=call.aws_request_id)
-                _log_failure(err, status.code, started, call.aws_request_id)
-                await context.abort(status.code, status.details, status.trailing_metadata)
+                await _fail(context, err, call, audit, started)
+            await _record_success(context, audit, response, call)
             context.set_trailing_metadata(response_metadata(call))
             log.info("rpc.ok", code="OK", duration_ms=_ms(started), aws_request_id=call.aws_request_id)
             return response
@@ -128,6 +148,61 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
         return run
 
     return wrap
+
+
+async def _refuse_unrecordable(audit: CallAudit | None) -> None:
+    """A mutation must not reach AWS while its record cannot be written (fail closed)."""
+    if audit is not None and await audit.refused():
+        raise AuditUnavailable
+
+
+async def _fail(
+    context: grpc.aio.ServicerContext[Any, Any],
+    err: Exception,
+    call: callcontext.CallContext,
+    audit: CallAudit | None,
+    started: float,
+) -> NoReturn:
+    """Ends a failed call: its status (the one boundary), its log line, its audit record."""
+    status = to_status(err, request_id=call.request_id, aws_request_id=call.aws_request_id)
+    _log_failure(err, status.code, started, call.aws_request_id)
+    if audit is not None and not isinstance(err, AuditUnavailable):
+        await _record_quietly(
+            audit,
+            code=status.code.name,
+            error_message=status.details,
+            aws_code=getattr(err, "aws_code", ""),
+            aws_request_id=call.aws_request_id,
+        )
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+async def _record_success(
+    context: grpc.aio.ServicerContext[Any, Any],
+    audit: CallAudit | None,
+    response: Any,
+    call: callcontext.CallContext,
+) -> None:
+    """Writes a successful call's record before its answer; no record, no answer (where required)."""
+    if audit is None:
+        return
+    try:
+        await audit.finish(code="OK", response=response, aws_request_id=call.aws_request_id)
+    except AuditSinkError as err:
+        log.error("audit.write_failed", error=str(err))  # noqa: TRY400 - no traceback needed
+        if audit.must_succeed:
+            status = to_status(
+                AuditUnavailable(), request_id=call.request_id, aws_request_id=call.aws_request_id
+            )
+            await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+async def _record_quietly(audit: CallAudit, **outcome: str) -> None:
+    """Records a failed or cancelled call; a sink failure is logged, the call's own status stands."""
+    try:
+        await audit.finish(**outcome)
+    except AuditSinkError as err:
+        log.error("audit.write_failed", error=str(err))  # noqa: TRY400 - no traceback needed
 
 
 def _ms(started: float) -> float:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     import grpc
 
+    from connfacade.server.api.audit_trail import Auditor
     from connfacade.server.domain import Connection, Host, ProviderType, Tag
     from connfacade.server.operations import CodeStarConnections, CodeStarHosts
 
@@ -81,8 +82,9 @@ def _vpc(message: Any) -> VpcConfiguration | None:
 class CodeStarConnectionService:
     """Serves CodeStar connections from `CodeStarConnections`."""
 
-    def __init__(self, ops: CodeStarConnections) -> None:
+    def __init__(self, ops: CodeStarConnections, auditor: Auditor | None = None) -> None:
         self._ops = ops
+        self.auditor = auditor  # read by the rpc boundary
         self._responses = ResponseCache()
         self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS)
 
@@ -171,8 +173,9 @@ class CodeStarConnectionService:
 class CodeStarHostService:
     """Serves CodeStar hosts from `CodeStarHosts`."""
 
-    def __init__(self, ops: CodeStarHosts) -> None:
+    def __init__(self, ops: CodeStarHosts, auditor: Auditor | None = None) -> None:
         self._ops = ops
+        self.auditor = auditor  # read by the rpc boundary
 
     @rpc("codestar.CreateHost")
     async def CreateHost(

@@ -29,13 +29,17 @@ def target(facade):
 async def test_async_client_walks_create_list_get_tag_delete(target, control):
     """The async client covers the App Runner connection life cycle."""
     async with AsyncAppRunnerClient(target) as client:
-        created = (await client.create_connection(connection_name="walk-through", provider_type="GITHUB",
-                                                  tags={"team": "web"})).connection
+        created = (
+            await client.create_connection(
+                connection_name="walk-through", provider_type="GITHUB", tags={"team": "web"}
+            )
+        ).connection
         names = [c.connection_name async for c in client.paginate_connections()]
         assert names == ["walk-through"]
         await control.complete_handshake(created.connection_arn, status="AVAILABLE")
-        got = await client.get_connection(connection_arn=created.connection_arn,
-                                          metadata=[("x-connfacade-consistent-read", "true")])
+        got = await client.get_connection(
+            connection_arn=created.connection_arn, metadata=[("x-connfacade-consistent-read", "true")]
+        )
         assert got.connection.status == 2  # AVAILABLE
         await client.tag_resource(resource_arn=created.connection_arn, tags={"env": "prod"})
         tags = await client.list_tags_for_resource(resource_arn=created.connection_arn)
@@ -60,8 +64,9 @@ async def test_codestar_async_client_paginates_connections_and_hosts(target):
     async with AsyncCodeStarConnectionsClient(target) as client:
         for i in range(5):
             await client.create_connection(connection_name=f"c{i}", provider_type="GitHub")
-        await client.create_host(name="ghes", provider_type="GitHubEnterpriseServer",
-                                 provider_endpoint="https://ghes.example.com")
+        await client.create_host(
+            name="ghes", provider_type="GitHubEnterpriseServer", provider_endpoint="https://ghes.example.com"
+        )
         names = [c.connection_name async for c in client.paginate_connections(page_size=2)]
         hosts = [h.name async for h in client.paginate_hosts(page_size=1)]
     assert sorted(names) == [f"c{i}" for i in range(5)]
@@ -81,8 +86,13 @@ async def test_sync_client_works_against_the_facade(target):
 
 async def run_cli(target, *args):
     proc = await asyncio.create_subprocess_exec(
-        str(CONNFACADE), "--target", target, *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+        str(CONNFACADE),
+        "--target",
+        target,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
     )
     out, err = await proc.communicate()
@@ -91,8 +101,15 @@ async def run_cli(target, *args):
 
 async def test_cli_creates_and_gets_a_connection_as_json(target):
     """`connfacade apprunner create-connection` and `get-connection` print JSON."""
-    code, out, _ = await run_cli(target, "apprunner", "create-connection",
-                                 "--connection-name", "from-the-cli", "--provider-type", "GITHUB")
+    code, out, _ = await run_cli(
+        target,
+        "apprunner",
+        "create-connection",
+        "--connection-name",
+        "from-the-cli",
+        "--provider-type",
+        "GITHUB",
+    )
     assert code == 0
     arn = json.loads(out)["connection"]["connection_arn"]
     code, out, _ = await run_cli(target, "apprunner", "get-connection", "--connection-name", "from-the-cli")
@@ -112,9 +129,17 @@ async def test_cli_reports_errors_as_json_with_exit_code_1(target):
 
 async def test_cli_lists_codestar_hosts(target):
     """`connfacade codestar create-host` then `list-hosts --all`."""
-    code, _, err = await run_cli(target, "codestar", "create-host", "--name", "ghes",
-                                 "--provider-type", "GitHubEnterpriseServer",
-                                 "--provider-endpoint", "https://ghes.example.com")
+    code, _, err = await run_cli(
+        target,
+        "codestar",
+        "create-host",
+        "--name",
+        "ghes",
+        "--provider-type",
+        "GitHubEnterpriseServer",
+        "--provider-endpoint",
+        "https://ghes.example.com",
+    )
     assert code == 0, err
     code, out, _ = await run_cli(target, "codestar", "list-hosts", "--all")
     assert [h["name"] for h in json.loads(out)["hosts"]] == ["ghes"]
@@ -122,10 +147,19 @@ async def test_cli_lists_codestar_hosts(target):
 
 async def test_cli_consistent_read_sees_an_out_of_band_change_at_once(target, control):
     """`--consistent-read` asks AWS instead of the store."""
-    _, out, _ = await run_cli(target, "apprunner", "create-connection",
-                              "--connection-name", "cli-consistent", "--provider-type", "GITHUB")
+    _, out, _ = await run_cli(
+        target,
+        "apprunner",
+        "create-connection",
+        "--connection-name",
+        "cli-consistent",
+        "--provider-type",
+        "GITHUB",
+    )
     arn = json.loads(out)["connection"]["connection_arn"]
     await run_cli(target, "apprunner", "list-connections")  # the store is now fresh
     await control.complete_handshake(arn, status="AVAILABLE")
-    _, out, _ = await run_cli(target, "--consistent-read", "apprunner", "get-connection", "--connection-arn", arn)
+    _, out, _ = await run_cli(
+        target, "--consistent-read", "apprunner", "get-connection", "--connection-arn", arn
+    )
     assert json.loads(out)["connection"]["status"] == "CONNECTION_STATUS_AVAILABLE"

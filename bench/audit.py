@@ -1,0 +1,163 @@
+"""What the audit file's fsync policy costs per mutation.
+
+    ./scripts/bench audit          # or: .venv/bin/python bench/audit.py [--pairs 150]
+
+For each policy (no file sink, fsync never, batch, always) a facade on the
+embedded emulator serves CreateConnection + DeleteConnection pairs, one at a
+time and 16 at a time; the report gives per-mutation p50/p99 and the cost
+added over no file sink, measured in the same run. The disk is whatever
+tmpfs or filesystem holds the temporary folder (printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+from _load import percentile
+
+from connfacade.apprunner.v1 import connection_service_pb2 as pb
+from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
+from connfacade.server import logs
+from connfacade.server.api.audit_trail import Auditor
+from connfacade.server.app import EMULATOR_CREDENTIALS, start_facade
+from connfacade.server.audit import FileSink, verify
+from connfacade.server.backend import AioBotoBackend
+from connfacade.server.emulator import Emulator
+from connfacade.server.store import StoreSettings
+
+HERE = Path(__file__).resolve().parent
+POLICIES = ("none", "never", "batch", "always")
+
+
+async def mutations(
+    stub: pb_grpc.ConnectionServiceStub, prefix: str, pairs: int, concurrency: int
+) -> list[float]:
+    """Seconds per mutation (create and delete both count)."""
+    latencies: list[float] = []
+    queue = list(range(pairs))
+
+    async def worker() -> None:
+        while queue:
+            i = queue.pop()
+            started = time.perf_counter()
+            out = await stub.CreateConnection(
+                pb.CreateConnectionRequest(
+                    connection_name=f"{prefix}-{i:04d}", provider_type=pb.PROVIDER_TYPE_GITHUB
+                )
+            )
+            latencies.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await stub.DeleteConnection(
+                pb.DeleteConnectionRequest(connection_arn=out.connection.connection_arn)
+            )
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+async def run_policy(policy: str, folder: Path, pairs: int) -> dict[str, object]:
+    async with (
+        Emulator(port=0) as emulator,
+        AioBotoBackend(
+            region="us-east-1",
+            endpoint_url=emulator.url,
+            credentials=EMULATOR_CREDENTIALS,
+            max_pool_connections=64,
+        ) as backend,
+    ):
+        sinks = []
+        if policy != "none":
+            sink = FileSink(folder / policy / "audit.jsonl", fsync=policy)  # type: ignore[arg-type]
+            await sink.open()
+            sinks.append(sink)
+        facade = await start_facade(
+            backend, ["127.0.0.1:0"], store_settings=StoreSettings(poll=False), auditor=Auditor(sinks)
+        )
+        try:
+            async with grpc.aio.insecure_channel(facade.addresses[0]) as channel:
+                stub = pb_grpc.ConnectionServiceStub(channel)
+                await mutations(stub, "warm", 10, 1)
+                result: dict[str, object] = {"policy": policy}
+                for concurrency in (1, 16):
+                    latencies = sorted(await mutations(stub, f"c{concurrency}", pairs, concurrency))
+                    result[f"c{concurrency}"] = {
+                        "mutations": len(latencies),
+                        "p50_ms": statistics.median(latencies) * 1000,
+                        "p99_ms": percentile(latencies, 0.99) * 1000,
+                    }
+        finally:
+            await facade.stop(1)
+        if policy != "none":
+            check = verify([folder / policy])
+            result["verify"] = f"ok={check.ok} records={check.records}"
+        return result
+
+
+def _filesystem(folder: Path) -> str:
+    """The type of the filesystem holding ``folder``, from /proc/mounts (longest matching mount)."""
+    best, kind = "", "?"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _, mount, fstype, *_ = line.split()
+        if str(folder).startswith(mount) and len(mount) > len(best):
+            best, kind = mount, fstype
+    return kind
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description="audit fsync cost per mutation")
+    parser.add_argument("--pairs", type=int, default=150, help="create+delete pairs per scenario")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    logs.configure("warning")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="connfacade-audit-bench-") as tmp:
+        folder = Path(tmp)
+        print(f"audit files in {tmp} ({_filesystem(folder)})")
+        for policy in POLICIES:
+            result = await run_policy(policy, folder, args.pairs)
+            results.append(result)
+            c1, c16 = result["c1"], result["c16"]
+            print(
+                f"{policy:<7} one at a time: p50 {c1['p50_ms']:6.3f} ms p99 {c1['p99_ms']:6.3f} ms   "  # type: ignore[index]
+                f"16 at a time: p50 {c16['p50_ms']:6.3f} ms p99 {c16['p99_ms']:6.3f} ms   "  # type: ignore[index]
+                f"{result.get('verify', '')}"
+            )
+    base = results[0]
+    costs = {
+        r["policy"]: {c: r[c]["p50_ms"] - base[c]["p50_ms"] for c in ("c1", "c16")}  # type: ignore[index]
+        for r in results[1:]
+    }
+    print("\nadded p50 per mutation over no file sink (ms):")
+    for policy, cost in costs.items():
+        print(f"  {policy:<7} one at a time {cost['c1']:+.3f}   16 at a time {cost['c16']:+.3f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"audit-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "benchmark": "audit",
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "pairs": args.pairs,
+                "results": results,
+                "added_p50_ms": costs,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nresults written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

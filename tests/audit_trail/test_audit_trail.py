@@ -1,0 +1,205 @@
+"""One audit record per mutation, before the answer; reads by level; fail closed; verify."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import grpc
+import pytest
+
+from connfacade.apprunner.v1 import connection_service_pb2 as ar
+from connfacade.server.api.audit_trail import Auditor, Level
+from connfacade.server.audit import FileSink, verify
+
+
+def create_request(name):
+    return ar.CreateConnectionRequest(
+        connection_name=name,
+        provider_type=ar.PROVIDER_TYPE_GITHUB,
+        tags=[ar.Tag(key="team", value="secret-team")],
+    )
+
+
+async def test_concurrent_mutations_each_get_exactly_one_record(apprunner, audit_records):
+    """N concurrent creates (some failing) give N records with distinct ids and the right outcomes."""
+    names = [f"conn-{i:02d}" for i in range(20)] + ["conn-00"]  # one duplicate name fails in AWS
+    results = await asyncio.gather(
+        *(apprunner.CreateConnection(create_request(n)) for n in names), return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(failures) == 1
+    found = audit_records()
+    assert len(found) == len(names)
+    assert len({r["eventID"] for r in found}) == len(names)
+    assert sorted(r["statusCode"] for r in found) == sorted(["INVALID_ARGUMENT"] + ["OK"] * 20)
+    ok = next(r for r in found if r["statusCode"] == "OK")
+    assert ok["eventName"] == "CreateConnection"
+    assert ok["eventSource"] == "apprunner.amazonaws.com"
+    assert ok["readOnly"] is False
+    assert ok["awsRequestID"]
+    assert ok["responseElements"]["connection"]["connection_arn"].startswith("arn:aws:apprunner:")
+    failed = next(r for r in found if r["statusCode"] != "OK")
+    assert failed["errorCode"] == "InvalidRequestException"
+
+
+async def test_the_record_is_written_before_the_answer(apprunner, audit_records):
+    """When the caller has its answer, the record is already in the file."""
+    await apprunner.CreateConnection(create_request("recorded-first"))
+    assert [r["requestParameters"]["connection_name"] for r in audit_records()] == ["recorded-first"]
+
+
+async def test_validation_failures_are_recorded(apprunner, audit_records, control):
+    """A request rejected by validation is recorded, without any AWS call."""
+    with pytest.raises(grpc.aio.AioRpcError):
+        await apprunner.CreateConnection(ar.CreateConnectionRequest(connection_name="x"))
+    (record,) = audit_records()
+    assert record["statusCode"] == "INVALID_ARGUMENT"
+    assert "connection_name" in record["errorMessage"]
+    assert await control.requests() == []
+
+
+async def test_cancelled_calls_are_recorded(apprunner, audit_records, control):
+    """A mutation the caller gives up on (deadline) is recorded as CANCELLED."""
+    await control.inject_fault(operation="CreateConnection", kind="latency", latency_ms=2000, count=1)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await apprunner.CreateConnection(create_request("too-slow"), timeout=0.3)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    async with asyncio.timeout(10):
+        while not audit_records():
+            await asyncio.sleep(0.02)
+    assert audit_records()[0]["statusCode"] == "CANCELLED"
+
+
+async def test_identity_and_request_ids_are_recorded(apprunner, audit_records):
+    """Peer, user agent, the declared workload (marked declared) and the request id are in the record."""
+    call = apprunner.DeleteConnection(
+        ar.DeleteConnectionRequest(
+            connection_arn="arn:aws:apprunner:us-east-1:123456789012:connection/x/" + "0" * 32
+        ),
+        metadata=(("x-request-id", "req-77"), ("x-connfacade-workload", "billing-api")),
+    )
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call
+    (record,) = audit_records()
+    identity = record["userIdentity"]
+    assert identity["peerAddress"].startswith("ipv")
+    assert "grpc" in identity["userAgent"]
+    assert identity["workload"] == {"name": "billing-api", "declared": True}
+    assert identity["principal"] is None
+    assert record["requestID"] == "req-77"
+    assert record["statusCode"] == "NOT_FOUND"
+
+
+async def test_configured_fields_are_redacted(apprunner, audit_records):
+    """Fields listed for redaction never reach the record."""
+    await apprunner.CreateConnection(create_request("redacted-tags"))
+    text = str(audit_records())
+    assert "secret-team" not in text
+    assert "[REDACTED]" in text
+
+
+class TestReadLevels:
+    @pytest.fixture
+    def read_levels(self):
+        return {
+            "ListConnections": Level.METADATA,
+            "GetConnection": Level.REQUEST,
+            "ListTagsForResource": Level.REQUEST_RESPONSE,
+        }
+
+    async def test_each_read_records_what_its_level_says_and_nothing_more(self, apprunner, audit_records):
+        """metadata: no parameters; request: parameters; request_response: and the answer; none: nothing."""
+        created = (await apprunner.CreateConnection(create_request("read-me"))).connection
+        await apprunner.ListConnections(ar.ListConnectionsRequest())
+        await apprunner.GetConnection(ar.GetConnectionRequest(connection_arn=created.connection_arn))
+        await apprunner.ListTagsForResource(
+            ar.ListTagsForResourceRequest(resource_arn=created.connection_arn)
+        )
+        await apprunner.WaitForConnection(
+            ar.WaitForConnectionRequest(
+                connection_arn=created.connection_arn, statuses=[ar.CONNECTION_STATUS_PENDING_HANDSHAKE]
+            )
+        )
+        by_name = {r["eventName"]: r for r in audit_records()}
+        assert set(by_name) == {"CreateConnection", "ListConnections", "GetConnection", "ListTagsForResource"}
+        assert "requestParameters" not in by_name["ListConnections"]
+        assert by_name["GetConnection"]["requestParameters"] == {"connection_arn": created.connection_arn}
+        assert "responseElements" not in by_name["GetConnection"]
+        assert by_name["ListTagsForResource"]["responseElements"] == {"tags": "[REDACTED]"}  # redacted: tags
+        assert all(r["readOnly"] for n, r in by_name.items() if n != "CreateConnection")
+
+
+class TestFailingSink:
+    @pytest.fixture
+    async def auditor(self, audit_path):
+        disk_full = False
+
+        def disk(fd):
+            if disk_full:
+                raise OSError(28, "No space left on device")
+            os.fsync(fd)
+
+        sink = FileSink(audit_path, fsync="always", fsync_fn=disk)
+        await sink.open()
+        disk_full = True  # the disk fills up once the server runs
+        return Auditor([sink])
+
+    async def test_mutations_fail_closed_when_the_sink_cannot_write(self, apprunner, control):
+        """No mutation is answered without its record: UNAVAILABLE, and the next one never reaches AWS."""
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await apprunner.CreateConnection(create_request("unrecorded"))
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        await control.clear_requests()
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await apprunner.CreateConnection(create_request("refused"))
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "audit" in caught.value.details()
+        assert await control.requests(operation="CreateConnection") == []
+
+
+async def test_the_log_verifies_and_continues_across_a_restart(backend, audit_path, tmp_path):
+    """Two server lives on one file give one chain that verifies."""
+    from connfacade.server.app import start_facade  # noqa: PLC0415
+    from connfacade.server.store import StoreSettings  # noqa: PLC0415
+
+    for life in range(2):
+        sink = FileSink(audit_path, fsync="batch")
+        await sink.open()
+        facade = await start_facade(
+            backend, ["127.0.0.1:0"], store_settings=StoreSettings(poll=False), auditor=Auditor([sink])
+        )
+        async with grpc.aio.insecure_channel(facade.addresses[0]) as channel:
+            from connfacade.apprunner.v1 import connection_service_pb2_grpc as g  # noqa: PLC0415
+
+            stub = g.ConnectionServiceStub(channel)
+            for i in range(3):
+                await stub.CreateConnection(create_request(f"life{life}-conn{i}"))
+        await facade.stop(1)
+    result = verify([audit_path.parent])
+    assert result.ok, result
+    assert result.records == 6
+
+
+class TestRecoveringSink:
+    @pytest.fixture
+    async def auditor(self, audit_path):
+        self.disk_full = False
+
+        def disk(fd):
+            if self.disk_full:
+                raise OSError(28, "No space left on device")
+            os.fsync(fd)
+
+        sink = FileSink(audit_path, fsync="always", fsync_fn=disk)
+        await sink.open()
+        return Auditor([sink])
+
+    async def test_mutations_resume_once_the_sink_can_write_again(self, apprunner, audit_records):
+        """After the disk recovers, the next mutation probes the sink and goes through."""
+        self.disk_full = True
+        with pytest.raises(grpc.aio.AioRpcError):
+            await apprunner.CreateConnection(create_request("while-full"))
+        self.disk_full = False
+        await apprunner.CreateConnection(create_request("after-recovery"))
+        assert audit_records()[-1]["requestParameters"]["connection_name"] == "after-recovery"
