@@ -50,16 +50,20 @@ _CLIENTS: dict[str, type[AppRunnerClient | CodeStarConnectionsClient]] = {
 }
 
 
-def _serve(argv: Sequence[str]) -> int:
+def _server_command(module: str, argv: Sequence[str]) -> int:
     # The server's dependencies (aiobotocore, structlog, ...) are an extra; the
-    # client must work without them, so the server is imported only here.
+    # client must work without them, so server commands are imported only here.
     try:
-        app = importlib.import_module("connfacade.server.app")
+        command = importlib.import_module(module)
     except ImportError as err:
         sys.stderr.write(f"{SERVER_EXTRA_MESSAGE}\n({err})\n")
         return 1
-    result: int = app.main(list(argv))
+    result: int = command.main(list(argv))
     return result
+
+
+def _serve(argv: Sequence[str]) -> int:
+    return _server_command("connfacade.server.app", argv)
 
 
 def _positive_float(text: str) -> float:
@@ -185,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="run the server (needs connfacade[server]); arguments go to it", add_help=False
     )
     serve.add_argument("cli_serve_args", nargs=argparse.REMAINDER)
+    audit = groups.add_parser(
+        "audit", help="audit log tools: `audit verify PATH...` (needs connfacade[server])", add_help=False
+    )
+    audit.add_argument("cli_audit_args", nargs=argparse.REMAINDER)
     for group, methods_help in spec.GROUP_HELP.items():
         group_parser = groups.add_parser(group, help=methods_help, description=methods_help)
         commands = group_parser.add_subparsers(dest="cli_rpc", metavar="RPC", required=True)
@@ -328,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the server's own parser.
     if args[:1] == ["serve"]:
         return _serve(args[1:])
+    if args[:1] == ["audit"]:
+        return _server_command("connfacade.server.audit.cli", args[1:])
     parser = build_parser()
     namespace = parser.parse_args(args)
     if namespace.cli_command == "serve":

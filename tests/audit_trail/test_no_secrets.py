@@ -78,3 +78,22 @@ async def test_secrets_appear_in_no_output_of_a_real_server(emulator, tmp_path):
         for secret in (SECRET_KEY, BEARER):
             assert secret.encode() not in data, f"{secret} leaked into {name}"
     assert verify([audit_file]).ok
+
+
+async def test_connfacade_audit_verify_checks_a_log(tmp_path):
+    """`connfacade audit verify` is reachable from the console script and reports OK."""
+    from connfacade.server.audit import FileSink  # noqa: PLC0415
+
+    async with FileSink(tmp_path / "audit.jsonl") as sink:
+        await sink.write({"eventName": "CreateConnection"})
+    proc = await asyncio.create_subprocess_exec(
+        str(CONNFACADE),
+        "audit",
+        "verify",
+        str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    assert out.decode().startswith("OK: 1 records in 1 files")
