@@ -28,6 +28,7 @@ from connfacade.server.api.registry import register
 from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.backend.metered import MeteredBackend
+from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
 from connfacade.server.store import StoreSettings
@@ -76,6 +77,8 @@ class RunningFacade:
     caches: dict[str, ConnectionCache]
     metrics: Metrics
     auditor: Auditor | None = None
+    health_server: grpc.aio.Server | None = None
+    health_address: str = ""
 
     async def stop(self, grace: float) -> None:
         """Health NOT_SERVING at once; watch streams end with a resume token; in-flight calls finish.
@@ -90,6 +93,10 @@ class RunningFacade:
             async with asyncio.timeout(min(grace, STREAM_END_WAIT)):
                 await asyncio.gather(*(c.hub.drained() for c in self.caches.values()))
         await self.server.stop(grace)
+        for path in _sockets(self.addresses):
+            remove_unix_socket(path)
+        if self.health_server is not None:
+            await self.health_server.stop(0)
         for cache in self.caches.values():
             await cache.stop()
         if self.auditor is not None:
@@ -97,11 +104,17 @@ class RunningFacade:
 
 
 def _bind(server: grpc.aio.Server, address: str) -> str:
+    if (path := unix_path(address)) is not None:
+        prepare_unix_socket(path)
     port = server.add_insecure_port(address)
-    if address.startswith("unix:"):
+    if path is not None:
         return address
     host = address.rpartition(":")[0]
     return f"{host}:{port}"
+
+
+def _sockets(addresses: Sequence[str]) -> list[Path]:
+    return [p for a in addresses if (p := unix_path(a)) is not None]
 
 
 def _poll_observer(metrics: Metrics, service: str) -> Callable[[float, bool], None]:
@@ -118,6 +131,7 @@ async def start_facade(
     store_settings: StoreSettings | None = None,
     metrics: Metrics | None = None,
     auditor: Auditor | None = None,
+    health_address: str | None = None,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
     metrics = metrics or Metrics()
@@ -142,11 +156,22 @@ async def start_facade(
     )
     addresses = tuple(_bind(server, a) for a in listen)
     await server.start()
+    for path in _sockets(addresses):
+        secure_unix_socket(path)
+    health_server, bound_health = None, ""
+    if health_address:
+        # Kubelet gRPC probes need TCP; a port of its own serves health alone.
+        health_server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+        bound_health = _bind(health_server, health_address)
+        await health_server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     for cache in caches.values():
         cache.start()
-    return RunningFacade(server, health_servicer, addresses, caches, metrics, auditor)
+    return RunningFacade(
+        server, health_servicer, addresses, caches, metrics, auditor, health_server, bound_health
+    )
 
 
 async def build_auditor(settings: config.Settings, metrics: Metrics) -> Auditor:
@@ -212,6 +237,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 store_settings=settings.store_settings,
                 metrics=metrics,
                 auditor=auditor,
+                health_address=settings.health_host_port,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)
@@ -222,6 +248,8 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
             log.error("server.start_failed", error=str(err), listen=settings.listen)  # noqa: TRY400 - no traceback
             return 1
         banner = [f"gRPC listening on {a}" for a in facade.addresses]
+        if facade.health_address:
+            banner.append(f"health (grpc.health.v1) on {facade.health_address}")
         if metrics_server.address:
             banner.append(f"metrics at http://{metrics_server.address}/metrics")
         if emulator_url:

@@ -32,6 +32,7 @@ class Settings:
     aws_max_attempts: int = 3
     aws_max_pool_connections: int = 64
     metrics_address: str = DEFAULT_METRICS
+    health_address: str = "off"
     max_staleness: float = 30.0
     stale_limit: float = 300.0
     poll_fast: float = 2.0
@@ -72,6 +73,11 @@ class Settings:
         )
 
     @property
+    def health_host_port(self) -> str | None:
+        """Where grpc.health.v1 is served alone, for kubelet probes; None when off."""
+        return None if self.health_address in {"", "off"} else self.health_address
+
+    @property
     def metrics_host_port(self) -> tuple[str, int] | None:
         """Where /metrics is served; None when switched off."""
         return None if self.metrics_address in {"", "off"} else _host_port(self.metrics_address)
@@ -98,6 +104,7 @@ _ENV = {
     "aws_max_attempts": "CONNFACADE_AWS_MAX_ATTEMPTS",
     "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
     "metrics_address": "CONNFACADE_METRICS_ADDRESS",
+    "health_address": "CONNFACADE_HEALTH_ADDRESS",
     "max_staleness": "CONNFACADE_MAX_STALENESS",
     "stale_limit": "CONNFACADE_STALE_LIMIT",
     "poll_fast": "CONNFACADE_POLL_FAST",
@@ -168,6 +175,12 @@ def parser() -> argparse.ArgumentParser:
         "--metrics-address",
         metavar="HOST:PORT",
         help=f"where /metrics is served, or 'off' (env {_ENV['metrics_address']}; default {DEFAULT_METRICS})",
+    )
+    p.add_argument(
+        "--health-address",
+        metavar="HOST:PORT",
+        help=f"a TCP port serving only grpc.health.v1, for kubelet gRPC probes, or 'off' "
+        f"(env {_ENV['health_address']}; default off; health is also on every --listen address)",
     )
     seconds = {"type": float, "metavar": "SECONDS"}
     p.add_argument(
