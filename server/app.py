@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,14 +86,23 @@ class RunningFacade:
 
         ``server.stop(grace)`` would end open streams with a bare UNAVAILABLE at
         the end of the grace period, so the server ends them itself first.
+        Each phase is logged with its time since the stop began.
         """
+        began = time.monotonic()
+
+        def phase(name: str) -> None:
+            log.info("shutdown.phase", phase=name, after_ms=round((time.monotonic() - began) * 1000, 1))
+
         await self.health.enter_graceful_shutdown()
+        phase("not_serving")
         for cache in self.caches.values():
             cache.hub.close_all()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(min(grace, STREAM_END_WAIT)):
                 await asyncio.gather(*(c.hub.drained() for c in self.caches.values()))
+        phase("streams_ended")
         await self.server.stop(grace)
+        phase("calls_finished")
         for path in _sockets(self.addresses):
             remove_unix_socket(path)
         if self.health_server is not None:
@@ -101,6 +111,7 @@ class RunningFacade:
             await cache.stop()
         if self.auditor is not None:
             await self.auditor.aclose()  # every record of every finished call is on disk
+        phase("audit_flushed")
 
 
 def _bind(server: grpc.aio.Server, address: str) -> str:

@@ -13,11 +13,22 @@ CONNFACADE = Path(sys.executable).parent / "connfacade"
 
 
 class Served:
-    """A running server process and what it announced."""
+    """A running server process and what it announced.
+
+    Its stdout and stderr are read all the time: a full pipe would block the
+    server's event loop on its next log line (a container runtime drains them
+    the same way).
+    """
 
     def __init__(self, proc, lines):
         self.proc = proc
         self.lines = lines
+        self.out: list[bytes] = []
+        self.err: list[bytes] = []
+        self._readers = [
+            asyncio.create_task(_drain(proc.stdout, self.out)),
+            asyncio.create_task(_drain(proc.stderr, self.err)),
+        ]
 
     def announced(self, pattern):
         for line in self.lines:
@@ -29,8 +40,14 @@ class Served:
         if self.proc.returncode is None:
             self.proc.send_signal(sig)
         async with asyncio.timeout(timeout):
-            out, err = await self.proc.communicate()
-        return self.proc.returncode, out.decode(), err.decode()
+            await self.proc.wait()
+            await asyncio.gather(*self._readers)
+        return self.proc.returncode, b"".join(self.out).decode(), b"".join(self.err).decode()
+
+
+async def _drain(stream, sink):
+    while chunk := await stream.read(65536):
+        sink.append(chunk)
 
 
 async def serve(*args, env=None, expect=("gRPC listening on",), timeout=30):
