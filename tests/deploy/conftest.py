@@ -1,13 +1,19 @@
-"""The deployment artifacts, read once per session."""
+"""The deployment artifacts, read once per session: the Dockerfile and the composed manifests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dockerfile_lite
+import kustomize_lite
 import pytest
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+KUSTOMIZATIONS = {
+    "base": DEPLOY / "k8s" / "base",
+    "shared": DEPLOY / "k8s" / "overlays" / "shared",
+}
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +26,9 @@ def stages() -> list[dockerfile_lite.Stage]:
 def image_env(stages: list[dockerfile_lite.Stage]) -> dict[str, str]:
     """The environment the image sets (its final stage's ENV)."""
     return stages[-1].env()
+
+
+@pytest.fixture(scope="session")
+def composed() -> dict[str, list[dict[str, Any]]]:
+    """Every kustomization's resources, as `kustomize build` would print them."""
+    return {name: kustomize_lite.build(path) for name, path in KUSTOMIZATIONS.items()}
