@@ -1,7 +1,8 @@
-"""The deployment artifacts, read once per session: the Dockerfile and the composed manifests."""
+"""The deployment artifacts, read once per session: the Dockerfile, the composed manifests, the IAM policy."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +33,9 @@ def image_env(stages: list[dockerfile_lite.Stage]) -> dict[str, str]:
 def composed() -> dict[str, list[dict[str, Any]]]:
     """Every kustomization's resources, as `kustomize build` would print them."""
     return {name: kustomize_lite.build(path) for name, path in KUSTOMIZATIONS.items()}
+
+
+@pytest.fixture(scope="session")
+def policy() -> dict[str, Any]:
+    """deploy/iam/policy.json."""
+    return json.loads((DEPLOY / "iam" / "policy.json").read_text())
