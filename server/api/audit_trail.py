@@ -85,6 +85,10 @@ class Auditor:
         self._metrics = metrics
         self.failing = False  # the last write failed: mutations are refused until a write succeeds
 
+    def audits(self, event_name: str) -> bool:
+        """Whether calls of this method produce a record at all (reads at level none do not)."""
+        return self.level(event_name) is not Level.NONE
+
     def level(self, event_name: str) -> Level:
         """The level of a method: mutations always carry request and response."""
         if event_name in MUTATIONS:

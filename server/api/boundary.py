@@ -104,6 +104,8 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
     It is the only place a method's failures become statuses.
     """
 
+    event_name = method.partition(".")[2]
+
     def wrap(handler: Callable[..., Awaitable[Resp]]) -> Callable[..., Awaitable[Resp]]:
         @functools.wraps(handler)
         async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
@@ -114,10 +116,9 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
             # stays with this call and needs no unbinding.
             structlog.contextvars.bind_contextvars(request_id=call.request_id, method=method)
             auditor: Auditor | None = getattr(self, "auditor", None)
-            audit = (
-                None
-                if auditor is None
-                else CallAudit(
+            audit = None
+            if auditor is not None and auditor.audits(event_name):  # reads at level none cost nothing
+                audit = CallAudit(
                     auditor,
                     method=method,
                     context=context,
@@ -126,9 +127,9 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                     request_id=call.request_id,
                     started=started,
                 )
-            )
             try:
-                await _refuse_unrecordable(audit)
+                if audit is not None:
+                    await _refuse_unrecordable(audit)
                 call.read_options = read_options_of(metadata)
                 response = await handler(self, request, context)
             except asyncio.CancelledError:
@@ -140,7 +141,8 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                 raise
             except Exception as err:  # noqa: BLE001 - this is the boundary
                 await _fail(context, err, call, audit, started)
-            await _record_success(context, audit, response, call)
+            if audit is not None:
+                await _record_success(context, audit, response, call)
             context.set_trailing_metadata(response_metadata(call))
             log.info("rpc.ok", code="OK", duration_ms=_ms(started), aws_request_id=call.aws_request_id)
             return response
