@@ -39,6 +39,10 @@ class Served:
     async def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc.returncode is None:
             self.proc.send_signal(sig)
+        return await self.exited(timeout)
+
+    async def exited(self, timeout=60):
+        """Waits for the process to end by itself (e.g. after refusing to start)."""
         async with asyncio.timeout(timeout):
             await self.proc.wait()
             await asyncio.gather(*self._readers)

@@ -42,7 +42,7 @@ async def test_a_live_socket_is_not_stolen(tmp_path):
     path = tmp_path / "grpc.sock"
     first = await serve("--listen", f"unix:{path}", "--emulator-address", "127.0.0.1:0")
     second = await serve("--listen", f"unix:{path}", "--emulator-address", "127.0.0.1:0")
-    code, _, err = await second.stop()
+    code, _, err = await second.exited()
     assert code == 1
     assert "another server is listening" in err
     async with grpc.aio.insecure_channel(f"unix:{path}") as channel:  # the first still serves
@@ -55,7 +55,7 @@ async def test_a_path_that_is_not_a_socket_is_never_replaced(tmp_path):
     path = tmp_path / "grpc.sock"
     path.write_text("precious")
     served = await serve("--listen", f"unix:{path}", "--emulator-address", "127.0.0.1:0")
-    code, _, err = await served.stop()
+    code, _, err = await served.exited()
     assert code == 1
     assert "is not a socket" in err
     assert path.read_text() == "precious"
