@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connfacade.server.store import PollIntervals, StoreSettings
@@ -50,7 +50,6 @@ class Settings:
     audit_levels: tuple[str, ...] = ()  # METHOD=LEVEL
     audit_redact: tuple[str, ...] = ()
     audit_fail_open_reads: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def emulator_host_port(self) -> tuple[str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 from aiohttp import web
@@ -140,8 +139,3 @@ class MetricsServer:
     async def _handle(self, _request: web.Request) -> web.Response:
         body = self._metrics.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def monotonic_ms(started: float) -> float:
-    """Milliseconds since ``started`` (a perf_counter reading)."""
-    return (time.perf_counter() - started) * 1000

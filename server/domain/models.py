@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -96,4 +96,3 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_token: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
