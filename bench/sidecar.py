@@ -1,0 +1,155 @@
+"""The idle sidecar: time from start to SERVING, resident memory, time to exit on SIGTERM.
+
+    ./scripts/bench sidecar        # or: .venv/bin/python bench/sidecar.py [--runs 3] [--idle 5]
+
+Each run starts `connfacade serve` as the Kubernetes manifests do (the `aws`
+backend, here pointed at an emulator outside the process; a Unix socket; the
+health port; an audit file), polls grpc.health.v1 on the health port until
+SERVING, lets it idle, reads its RSS from /proc, and times SIGTERM to exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from connfacade.server.emulator import Emulator
+
+HERE = Path(__file__).resolve().parent
+CONNFACADE = Path(sys.executable).parent / "connfacade"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def serving(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            await asyncio.sleep(0.005)
+
+
+async def one_run(emulator_url: str, folder: Path, idle: float) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        str(CONNFACADE),
+        "serve",
+        "--backend",
+        "aws",
+        "--aws-endpoint-url",
+        emulator_url,
+        "--listen",
+        f"unix:{folder / 'grpc.sock'}",
+        "--health-address",
+        "127.0.0.1:0",
+        "--metrics-address",
+        "127.0.0.1:0",
+        "--audit-file",
+        str(folder / "audit" / "audit.jsonl"),
+        "--audit-stdout",
+        "off",
+        "--log-level",
+        "warning",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        address = None
+        async with asyncio.timeout(30):
+            while address is None:
+                line = (await proc.stdout.readline()).decode()
+                if not line:
+                    raise RuntimeError("the server exited before announcing its health port")
+                if m := re.search(r"health \(grpc\.health\.v1\) on (\S+)", line):
+                    address = m.group(1)
+            await serving(address)
+        to_serving = time.monotonic() - started
+        await asyncio.sleep(idle)
+        rss = rss_mb(proc.pid)
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            code = await proc.wait()
+        return {
+            "start_to_serving_ms": to_serving * 1000,
+            "idle_rss_mb": rss,
+            "sigterm_to_exit_ms": (time.monotonic() - stopping) * 1000,
+            "exit_code": code,
+        }
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description="idle sidecar: start-up, memory, shutdown")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before reading RSS")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    runs = []
+    async with Emulator(port=0) as emulator:
+        for i in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="connfacade-sidecar-") as tmp:
+                result = await one_run(emulator.url, Path(tmp), args.idle)
+            runs.append(result)
+            print(
+                f"run {i + 1}: start→SERVING {result['start_to_serving_ms']:.0f} ms, idle RSS "
+                f"{result['idle_rss_mb']:.1f} MB, SIGTERM→exit {result['sigterm_to_exit_ms']:.0f} ms "
+                f"(exit {result['exit_code']:.0f})"
+            )
+    summary = {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("start_to_serving_ms", "idle_rss_mb", "sigterm_to_exit_ms")
+    }
+    print(
+        f"median: start→SERVING {summary['start_to_serving_ms']:.0f} ms, "
+        f"idle RSS {summary['idle_rss_mb']:.1f} MB, "
+        f"SIGTERM→exit {summary['sigterm_to_exit_ms']:.0f} ms"
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"sidecar-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "benchmark": "sidecar",
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "runs": runs,
+                "median": summary,
+            },
+            indent=2,
+        )
+    )
+    print(f"results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
