@@ -16,6 +16,7 @@ from connfacade.server.domain import (
     Tag,
 )
 from connfacade.server.operations import shapes
+from connfacade.server.operations.paging import all_items
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
 from connfacade.server.store.waiting import wait_for
@@ -76,14 +77,7 @@ class AppRunnerConnections:
 
     async def list_upstream(self) -> list[Connection]:
         """Every connection, from AWS, across all pages (empty pages included)."""
-        found: list[Connection] = []
-        token = ""
-        while True:
-            page = await self._list_page("", None, token)
-            found.extend(page.items)
-            if not page.next_token:
-                return found
-            token = page.next_token
+        return await all_items(lambda token: self._list_page("", None, token))
 
     async def list_connections(
         self, *, name: str = "", max_results: int | None = None, next_token: str = ""

@@ -16,7 +16,7 @@ from connfacade.server.domain import (
     VpcConfiguration,
 )
 from connfacade.server.operations import shapes
-from connfacade.server.operations.paging import first_nonempty_page
+from connfacade.server.operations.paging import all_items, first_nonempty_page
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
 from connfacade.server.store.store import arn_key
@@ -123,14 +123,7 @@ class CodeStarConnections(_CodeStar):
 
     async def list_upstream(self) -> list[Connection]:
         """Every connection of the account, from AWS, across all pages."""
-        found: list[Connection] = []
-        token = ""
-        while True:
-            page = await self._list_page(None, "", None, token)
-            found.extend(page.items)
-            if not page.next_token:
-                return found
-            token = page.next_token
+        return await all_items(lambda token: self._list_page(None, "", None, token))
 
     async def _list_page(
         self, provider_type: ProviderType | None, host_arn: str, max_results: int | None, token: str

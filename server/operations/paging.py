@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
+from connfacade.server.domain import UpstreamInternal
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -24,3 +26,25 @@ async def first_nonempty_page(fetch: Callable[[str], Awaitable[Page[T]]], token:
         page = await fetch(page.next_token)
         hops += 1
     return page
+
+
+async def all_items(fetch: Callable[[str], Awaitable[Page[T]]]) -> list[T]:
+    """Every item of a listing, following tokens through empty pages to the end.
+
+    A token AWS already gave means the listing would never end: that is an
+    upstream failure, not a reason to loop.
+    """
+    found: list[T] = []
+    seen: set[str] = set()
+    token = ""
+    while True:
+        page = await fetch(token)
+        found.extend(page.items)
+        if not page.next_token:
+            return found
+        if page.next_token in seen:
+            raise UpstreamInternal(
+                "AWS repeated a page token; the listing does not end", aws_code="RepeatedToken"
+            )
+        seen.add(page.next_token)
+        token = page.next_token
