@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 RESUME_TOKEN_KEY = "x-connfacade-resume-token"  # noqa: S105 - a metadata key, not a secret
 MIN_BOOKMARK_INTERVAL = 1.0
+MAX_BOOKMARK_INTERVAL = 86_400.0  # a day: longer would leave a stream without a fresh token for too long
 _ENCODED_EVENTS = 4096
 
 
@@ -86,10 +87,18 @@ class ConnectionStreams:
     def _bookmark_interval(self, request: Any) -> float:
         if not request.HasField("bookmark_interval"):
             return self._cache.settings.bookmark_interval
-        seconds = request.bookmark_interval.ToTimedelta().total_seconds()
-        if seconds < MIN_BOOKMARK_INTERVAL:
+        # From the raw fields: any int64 is a valid proto value, and converting
+        # one beyond timedelta's range would raise instead of being refused.
+        duration = request.bookmark_interval
+        seconds = duration.seconds + duration.nanos / 1e9
+        if not MIN_BOOKMARK_INTERVAL <= seconds <= MAX_BOOKMARK_INTERVAL:
             raise InvalidArgument(
-                [FieldViolation("bookmark_interval", f"at least {MIN_BOOKMARK_INTERVAL:g} s")]
+                [
+                    FieldViolation(
+                        "bookmark_interval",
+                        f"between {MIN_BOOKMARK_INTERVAL:g} s and {MAX_BOOKMARK_INTERVAL:g} s",
+                    )
+                ]
             )
         return float(seconds)
 

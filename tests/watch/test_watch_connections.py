@@ -277,3 +277,12 @@ async def test_cancelled_watchers_leave_no_task_or_buffer_behind(apprunner, faca
             await asyncio.sleep(0.01)
     assert len(hub) == 0
     assert len(asyncio.all_tasks()) <= baseline_tasks
+
+
+async def test_an_absurd_bookmark_interval_is_invalid_argument_not_a_crash(apprunner):
+    """A Duration beyond any sane interval (found by fuzzing: once INTERNAL) names bookmark_interval."""
+    call = watch(apprunner, bookmark_interval=duration_pb2.Duration(seconds=-(2**63)))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call.read()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "bookmark_interval" in caught.value.details()
