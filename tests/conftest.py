@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
+from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
+from connfacade.codestar.v1 import host_service_pb2_grpc as host_grpc
 from connfacade.server.app import EMULATOR_CREDENTIALS, RunningFacade, start_facade
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.emulator import Emulator, EmulatorControl
@@ -79,3 +82,21 @@ async def facade(
 async def channel(facade: RunningFacade) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(facade.addresses[0]) as ch:
         yield ch
+
+
+@pytest.fixture
+def apprunner(channel: grpc.aio.Channel) -> apprunner_grpc.ConnectionServiceStub:
+    """The App Runner ConnectionService of the running facade."""
+    return apprunner_grpc.ConnectionServiceStub(channel)
+
+
+@pytest.fixture
+def codestar(channel: grpc.aio.Channel) -> codestar_grpc.ConnectionServiceStub:
+    """The CodeStar ConnectionService of the running facade."""
+    return codestar_grpc.ConnectionServiceStub(channel)
+
+
+@pytest.fixture
+def hosts(channel: grpc.aio.Channel) -> host_grpc.HostServiceStub:
+    """The CodeStar HostService of the running facade."""
+    return host_grpc.HostServiceStub(channel)

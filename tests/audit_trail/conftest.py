@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.server.api.audit_trail import Auditor, Level
 from connfacade.server.audit import FileSink
 
@@ -28,11 +27,6 @@ async def auditor(audit_path, read_levels):
     auditor = Auditor([sink], method_levels=read_levels, redact_fields=["tags"])
     yield auditor
     await auditor.aclose()
-
-
-@pytest.fixture
-def apprunner(channel):
-    return apprunner_grpc.ConnectionServiceStub(channel)
 
 
 def records(path):
