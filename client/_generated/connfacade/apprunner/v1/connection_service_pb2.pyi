@@ -588,7 +588,7 @@ class WatchConnectionsRequest(_message.Message):
 
     @_builtins.property
     def bookmark_interval(self) -> _duration_pb2.Duration:
-        """How often to send BOOKMARK events, at least 1 s; unset: the server's
+        """How often to send BOOKMARK events, 1 s to 1 day; unset: the server's
         default.
         """
 
