@@ -32,6 +32,7 @@ from connfacade.server.backend.metered import MeteredBackend
 from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
+from connfacade.server.operations.idempotency import DEFAULT_WINDOW, IdempotencyCache
 from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
@@ -143,14 +144,22 @@ async def start_facade(
     metrics: Metrics | None = None,
     auditor: Auditor | None = None,
     health_address: str | None = None,
+    idempotency_window: float = DEFAULT_WINDOW,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
     metrics = metrics or Metrics()
     store_settings = store_settings or StoreSettings()
     metered = MeteredBackend(backend, metrics)
-    apprunner = AppRunnerConnections(metered, store_settings, on_refresh=_poll_observer(metrics, "apprunner"))
+    # One cache for the process: a request id reused for another RPC is caught too.
+    idempotency = IdempotencyCache(idempotency_window)
+    apprunner = AppRunnerConnections(
+        metered, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
+    )
     codestar = CodeStarConnections(
-        metered, store_settings, on_refresh=_poll_observer(metrics, "codestar-connections")
+        metered,
+        store_settings,
+        on_refresh=_poll_observer(metrics, "codestar-connections"),
+        idempotency=idempotency,
     )
     caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
     for name, cache in caches.items():
@@ -158,7 +167,7 @@ async def start_facade(
     server = grpc.aio.server(options=SERVER_OPTIONS)
     register(server, AppRunnerConnectionService(apprunner, auditor), APPRUNNER_SERVICE, metrics)
     register(server, CodeStarConnectionService(codestar, auditor), CODESTAR_SERVICE, metrics)
-    register(server, CodeStarHostService(CodeStarHosts(metered), auditor), HOST_SERVICE, metrics)
+    register(server, CodeStarHostService(CodeStarHosts(metered, idempotency), auditor), HOST_SERVICE, metrics)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -249,6 +258,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 metrics=metrics,
                 auditor=auditor,
                 health_address=settings.health_host_port,
+                idempotency_window=settings.idempotency_window,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

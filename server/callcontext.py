@@ -24,6 +24,7 @@ class CallContext:
     aws_request_id: str = ""
     read_options: ReadOptions = field(default_factory=ReadOptions)
     read_info: ReadInfo | None = None
+    request_id_supplied: bool = False  # the caller sent x-request-id (idempotency keys on it)
 
 
 def begin(request_id: str, method: str = "", read_options: ReadOptions | None = None) -> CallContext:

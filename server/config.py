@@ -33,6 +33,7 @@ class Settings:
     aws_max_pool_connections: int = 64
     metrics_address: str = DEFAULT_METRICS
     health_address: str = "off"
+    idempotency_window: float = 600.0
     max_staleness: float = 30.0
     stale_limit: float = 300.0
     poll_fast: float = 2.0
@@ -104,6 +105,7 @@ _ENV = {
     "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
     "metrics_address": "CONNFACADE_METRICS_ADDRESS",
     "health_address": "CONNFACADE_HEALTH_ADDRESS",
+    "idempotency_window": "CONNFACADE_IDEMPOTENCY_WINDOW",
     "max_staleness": "CONNFACADE_MAX_STALENESS",
     "stale_limit": "CONNFACADE_STALE_LIMIT",
     "poll_fast": "CONNFACADE_POLL_FAST",
@@ -182,6 +184,12 @@ def parser() -> argparse.ArgumentParser:
         f"(env {_ENV['health_address']}; default off; health is also on every --listen address)",
     )
     seconds = {"type": float, "metavar": "SECONDS"}
+    p.add_argument(
+        "--idempotency-window",
+        **seconds,  # type: ignore[arg-type]
+        help=f"how long a create or delete with a UUID x-request-id is remembered, so a retry "
+        f"returns the first answer; 0 turns it off (env {_ENV['idempotency_window']}; default 600)",
+    )
     p.add_argument(
         "--max-staleness",
         **seconds,  # type: ignore[arg-type]

@@ -112,6 +112,7 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
             started = time.perf_counter()
             metadata = request_metadata(context)
             call = callcontext.begin(request_id_of(metadata), method)
+            call.request_id_supplied = call.request_id == metadata.get("x-request-id", "").strip()
             # grpc.aio runs each RPC in a task of its own, so what is bound here
             # stays with this call and needs no unbinding.
             structlog.contextvars.bind_contextvars(request_id=call.request_id, method=method)

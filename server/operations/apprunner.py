@@ -16,6 +16,7 @@ from connfacade.server.domain import (
     Tag,
 )
 from connfacade.server.operations import shapes
+from connfacade.server.operations.idempotency import IDEMPOTENT_OPERATIONS, IdempotencyCache
 from connfacade.server.operations.paging import all_items
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
@@ -39,14 +40,20 @@ class AppRunnerConnections:
         settings: StoreSettings | None = None,
         *,
         on_refresh: Callable[[float, bool], None] | None = None,
+        idempotency: IdempotencyCache | None = None,
     ) -> None:
         self._backend = backend
+        self._idempotency = idempotency or IdempotencyCache()
         self.cache = ConnectionCache(
             SERVICE, self.list_upstream, settings or StoreSettings(), on_refresh=on_refresh
         )
 
     async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         check(SERVICE, operation, params)
+        if operation in IDEMPOTENT_OPERATIONS:
+            return await self._idempotency.run(
+                operation, params, lambda: self._backend.call(SERVICE, operation, params)
+            )
         return await self._backend.call(SERVICE, operation, params)
 
     async def create_connection(

@@ -16,6 +16,7 @@ from connfacade.server.domain import (
     VpcConfiguration,
 )
 from connfacade.server.operations import shapes
+from connfacade.server.operations.idempotency import IDEMPOTENT_OPERATIONS, IdempotencyCache
 from connfacade.server.operations.paging import all_items, first_nonempty_page
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
@@ -32,11 +33,16 @@ SERVICE = Service.CODESTAR
 
 
 class _CodeStar:
-    def __init__(self, backend: AwsBackend) -> None:
+    def __init__(self, backend: AwsBackend, idempotency: IdempotencyCache | None = None) -> None:
         self._backend = backend
+        self._idempotency = idempotency or IdempotencyCache()
 
     async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         check(SERVICE, operation, params)
+        if operation in IDEMPOTENT_OPERATIONS:
+            return await self._idempotency.run(
+                operation, params, lambda: self._backend.call(SERVICE, operation, params)
+            )
         return await self._backend.call(SERVICE, operation, params)
 
 
@@ -53,8 +59,9 @@ class CodeStarConnections(_CodeStar):
         settings: StoreSettings | None = None,
         *,
         on_refresh: Callable[[float, bool], None] | None = None,
+        idempotency: IdempotencyCache | None = None,
     ) -> None:
-        super().__init__(backend)
+        super().__init__(backend, idempotency)
         self.cache = ConnectionCache(
             SERVICE, self.list_upstream, settings or StoreSettings(), on_refresh=on_refresh
         )

@@ -1,0 +1,100 @@
+"""Idempotent mutations (AIP-155): a retried request with the same request id runs once.
+
+A caller that sends a UUID in `x-request-id` may retry a Create or Delete
+after a timeout or a lost connection: within the window, the retry gets the
+first call's answer instead of creating a second resource or failing on the
+name. Reusing the id for different parameters is a mistake and is refused.
+Failures are not remembered, so a retry after a failure really retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from connfacade.server import callcontext
+from connfacade.server.domain import FieldViolation, InvalidArgument
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+T = TypeVar("T")
+REQUEST_ID_FIELD = "x-request-id"
+DEFAULT_WINDOW = 600.0  # seconds a request id is remembered
+IDEMPOTENT_OPERATIONS = frozenset({"CreateConnection", "DeleteConnection", "CreateHost", "DeleteHost"})
+
+
+def idempotency_key() -> str | None:
+    """The current call's request id, if the caller sent one that is a UUID."""
+    call = callcontext.current()
+    if call is None or not call.request_id_supplied:
+        return None
+    try:
+        return str(uuid.UUID(call.request_id))
+    except ValueError:
+        return None
+
+
+def fingerprint(operation: str, params: Mapping[str, Any]) -> str:
+    """What a request asked for, so that a reuse with other parameters is recognised."""
+    body = json.dumps([operation, params], sort_keys=True, default=str).encode()
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass
+class _Entry:
+    fingerprint: str
+    result: asyncio.Future[Any]
+    expires: float
+
+
+class IdempotencyCache:
+    """Results of recent mutations by request id, for one service."""
+
+    def __init__(self, window: float = DEFAULT_WINDOW, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, e in self._entries.items() if e.expires <= now]:
+            del self._entries[key]
+
+    async def run(self, operation: str, params: Mapping[str, Any], call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` once per request id and parameters; without a request id, simply ``call()``."""
+        key = idempotency_key()
+        if key is None or self.window <= 0:
+            return await call()
+        now = self._clock()
+        self._expire(now)
+        print_ = fingerprint(operation, params)
+        entry = self._entries.get(key)
+        if entry is not None:
+            if entry.fingerprint != print_:
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            REQUEST_ID_FIELD,
+                            "this request id was already used for a request with other parameters",
+                        )
+                    ]
+                )
+            result: T = await asyncio.shield(entry.result)
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._entries[key] = _Entry(print_, future, now + self.window)
+        try:
+            value = await call()
+        except BaseException as err:
+            # Not remembered: the retry of a failed call must really retry.
+            self._entries.pop(key, None)
+            future.set_exception(err)
+            future.exception()  # retrieved here, so an unawaited failure is not reported
+            raise
+        future.set_result(value)
+        return value
