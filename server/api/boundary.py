@@ -50,12 +50,12 @@ def request_metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, s
     return found
 
 
-def request_id_of(metadata: Mapping[str, str]) -> str:
-    """The caller's ``x-request-id`` if it is sane, else a new one."""
+def request_id_of(metadata: Mapping[str, str]) -> tuple[str, bool]:
+    """The caller's ``x-request-id`` if it is sane (and True), else a new one (and False)."""
     given = metadata.get("x-request-id", "").strip()
     if given and len(given) <= MAX_REQUEST_ID and given.isprintable():
-        return given
-    return new_request_id()
+        return given, True
+    return new_request_id(), False
 
 
 MAX_STALENESS_KEY = "x-connfacade-max-staleness-ms"
@@ -111,8 +111,9 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
         async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
             started = time.perf_counter()
             metadata = request_metadata(context)
-            call = callcontext.begin(request_id_of(metadata), method)
-            call.request_id_supplied = call.request_id == metadata.get("x-request-id", "").strip()
+            request_id, supplied = request_id_of(metadata)
+            call = callcontext.begin(request_id, method)
+            call.request_id_supplied = supplied
             # grpc.aio runs each RPC in a task of its own, so what is bound here
             # stays with this call and needs no unbinding.
             structlog.contextvars.bind_contextvars(request_id=call.request_id, method=method)

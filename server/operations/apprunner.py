@@ -31,6 +31,18 @@ if TYPE_CHECKING:
 SERVICE = Service.APPRUNNER
 
 
+def _list_params(name: str, max_results: int | None, token: str) -> dict[str, Any]:
+    """ListConnections' AWS parameters; what is unset is left out."""
+    params: dict[str, Any] = {}
+    if name:
+        params["ConnectionName"] = name
+    if max_results is not None:
+        params["MaxResults"] = max_results
+    if token:
+        params["NextToken"] = token
+    return params
+
+
 class AppRunnerConnections:
     """App Runner connection operations: reads from the live store, writes through it."""
 
@@ -70,32 +82,20 @@ class AppRunnerConnections:
         self.cache.store.upsert(connection, tags=list(tags))
         return connection
 
-    async def _list_page(self, name: str, max_results: int | None, token: str) -> Page[Connection]:
-        params: dict[str, Any] = {}
-        if name:
-            params["ConnectionName"] = name
-        if max_results is not None:
-            params["MaxResults"] = max_results
-        if token:
-            params["NextToken"] = token
-        out = await self._call("ListConnections", params)
+    async def _list_page(self, token: str) -> Page[Connection]:
+        out = await self._call("ListConnections", _list_params("", None, token))
         items = tuple(shapes.apprunner_connection(c) for c in out.get("ConnectionSummaryList", ()))
         return Page(items, str(out.get("NextToken", "") or ""))
 
     async def list_upstream(self) -> list[Connection]:
         """Every connection, from AWS, across all pages (empty pages included)."""
-        return await all_items(lambda token: self._list_page("", None, token))
+        return await all_items(self._list_page)
 
     async def list_connections(
         self, *, name: str = "", max_results: int | None = None, next_token: str = ""
     ) -> Page[Connection]:
         """One page of connections, from the store."""
-        params: dict[str, Any] = {"ConnectionName": name} if name else {}
-        if max_results is not None:
-            params["MaxResults"] = max_results
-        if next_token:
-            params["NextToken"] = next_token
-        check(SERVICE, "ListConnections", params)
+        check(SERVICE, "ListConnections", _list_params(name, max_results, next_token))
         await self.cache.read_recorded()
         return self.cache.page(lambda c: not name or c.name == name, f"name={name}", max_results, next_token)
 

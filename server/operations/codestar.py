@@ -32,6 +32,22 @@ if TYPE_CHECKING:
 SERVICE = Service.CODESTAR
 
 
+def _list_params(
+    provider_type: ProviderType | None, host_arn: str, max_results: int | None, token: str
+) -> dict[str, Any]:
+    """ListConnections' AWS parameters; what is unset is left out."""
+    params: dict[str, Any] = {}
+    if provider_type is not None:
+        params["ProviderTypeFilter"] = shapes.CODESTAR_PROVIDERS[provider_type]
+    if host_arn:
+        params["HostArnFilter"] = host_arn
+    if max_results is not None:
+        params["MaxResults"] = max_results
+    if token:
+        params["NextToken"] = token
+    return params
+
+
 class _CodeStar:
     def __init__(self, backend: AwsBackend, idempotency: IdempotencyCache | None = None) -> None:
         self._backend = backend
@@ -130,21 +146,10 @@ class CodeStarConnections(_CodeStar):
 
     async def list_upstream(self) -> list[Connection]:
         """Every connection of the account, from AWS, across all pages."""
-        return await all_items(lambda token: self._list_page(None, "", None, token))
+        return await all_items(self._list_page)
 
-    async def _list_page(
-        self, provider_type: ProviderType | None, host_arn: str, max_results: int | None, token: str
-    ) -> Page[Connection]:
-        params: dict[str, Any] = {}
-        if provider_type is not None:
-            params["ProviderTypeFilter"] = shapes.CODESTAR_PROVIDERS[provider_type]
-        if host_arn:
-            params["HostArnFilter"] = host_arn
-        if max_results is not None:
-            params["MaxResults"] = max_results
-        if token:
-            params["NextToken"] = token
-        out = await self._call("ListConnections", params)
+    async def _list_page(self, token: str) -> Page[Connection]:
+        out = await self._call("ListConnections", _list_params(None, "", None, token))
         items = tuple(shapes.codestar_connection(c) for c in out.get("Connections", ()))
         return Page(items, str(out.get("NextToken", "") or ""))
 
@@ -157,16 +162,7 @@ class CodeStarConnections(_CodeStar):
         next_token: str = "",
     ) -> Page[Connection]:
         """One page of connections, from the store."""
-        params: dict[str, Any] = {}
-        if provider_type is not None:
-            params["ProviderTypeFilter"] = shapes.CODESTAR_PROVIDERS[provider_type]
-        if host_arn:
-            params["HostArnFilter"] = host_arn
-        if max_results is not None:
-            params["MaxResults"] = max_results
-        if next_token:
-            params["NextToken"] = next_token
-        check(SERVICE, "ListConnections", params)
+        check(SERVICE, "ListConnections", _list_params(provider_type, host_arn, max_results, next_token))
         await self.cache.read_recorded()
         host_key = arn_key(host_arn) if host_arn else ""
 
