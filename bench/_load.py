@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import platform
 import statistics
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+import grpc
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -110,3 +116,22 @@ async def sequential(
         statistics.median(latencies) * 1000,
         percentile(latencies, 0.99) * 1000,
     )
+
+
+def write_results(out: Path, benchmark: str, payload: dict[str, Any]) -> Path:
+    """Writes ``payload`` as bench/results/<benchmark>-<time>.json, with the machine it ran on."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{benchmark}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    header = {
+        "benchmark": benchmark,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "grpcio": grpc.__version__,
+            "platform": platform.platform(),
+        },
+    }
+    path.write_text(json.dumps(header | payload, indent=2))
+    print(f"\nresults written to {path}")
+    return path

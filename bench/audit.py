@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,7 +20,7 @@ import time
 from pathlib import Path
 
 import grpc
-from _load import percentile
+from _load import percentile, write_results
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
@@ -141,21 +138,7 @@ async def main() -> int:
     print("\nadded p50 per mutation over no file sink (ms):")
     for policy, cost in costs.items():
         print(f"  {policy:<7} one at a time {cost['c1']:+.3f}   16 at a time {cost['c16']:+.3f}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"audit-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "benchmark": "audit",
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "pairs": args.pairs,
-                "results": results,
-                "added_p50_ms": costs,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nresults written to {path}")
+    write_results(args.out, "audit", {"pairs": args.pairs, "results": results, "added_p50_ms": costs})
     return 0
 
 

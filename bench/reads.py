@@ -20,20 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import platform
 import re
 import signal
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
-from _load import Result, closed_loop, sequential
+from _load import Result, closed_loop, sequential, write_results
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
@@ -280,27 +277,17 @@ async def main() -> int:
     print("\nratios (targets: cached >= 0.8 of echo; uncached adds <= 1 ms at p50)")
     for key, value in ratios.items():
         print(f"  {key:<32} {value:6.3f}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"reads-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "benchmark": "reads",
-                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
-                "transport": "tcp loopback",
-                "seconds_per_scenario": args.seconds,
-                "results": [r.as_dict() for r in results],
-                "ratios": ratios,
-            },
-            indent=2,
-        )
+    write_results(
+        args.out,
+        "reads",
+        {
+            "transport": "tcp loopback",
+            "seconds_per_scenario": args.seconds,
+            "rounds": args.rounds,
+            "results": [r.as_dict() for r in results],
+            "ratios": ratios,
+        },
     )
-    print(f"\nresults written to {path}")
     return 0
 
 

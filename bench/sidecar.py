@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import platform
 import re
 import signal
 import statistics
@@ -25,6 +23,7 @@ import time
 from pathlib import Path
 
 import grpc
+from _load import write_results
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from connfacade.server.emulator import Emulator
@@ -134,20 +133,7 @@ async def main() -> int:
         f"idle RSS {summary['idle_rss_mb']:.1f} MB, "
         f"SIGTERM→exit {summary['sigterm_to_exit_ms']:.0f} ms"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"sidecar-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "benchmark": "sidecar",
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "runs": runs,
-                "median": summary,
-            },
-            indent=2,
-        )
-    )
-    print(f"results written to {path}")
+    write_results(args.out, "sidecar", {"runs": runs, "median": summary})
     return 0
 
 

@@ -36,7 +36,6 @@ import collections
 import contextlib
 import json
 import os
-import platform
 import re
 import signal
 import sys
@@ -48,7 +47,7 @@ from typing import Any
 
 import aiohttp
 import grpc
-from _load import percentile
+from _load import percentile, write_results
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
@@ -580,33 +579,21 @@ async def main() -> int:
             print_run(main_run)
     upstream = compare_upstream(baseline, main_run)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"watch-{time.strftime('%Y%m%dT%H%M%S')}.json"
     parameters = {k: v for k, v in vars(args).items() if k not in {"out", "server_command"}}
-    path.write_text(
-        json.dumps(
-            {
-                "benchmark": "watch",
-                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "grpcio": grpc.__version__,
-                    "platform": platform.platform(),
-                },
-                "transport": "tcp loopback",
-                "parameters": parameters,
-                "server_flags": list(SERVER_FLAGS),
-                "latency_clock": "client time.time() on arrival - driver time.time() just before "
-                "CreateConnection is sent (from_returned: just after it returned)",
-                "baseline": baseline,
-                "main": main_run,
-                "upstream_calls_compared": upstream,
-            },
-            indent=2,
-        )
+    write_results(
+        args.out,
+        "watch",
+        {
+            "transport": "tcp loopback",
+            "parameters": parameters,
+            "server_flags": list(SERVER_FLAGS),
+            "latency_clock": "client time.time() on arrival - driver time.time() just before "
+            "CreateConnection is sent (from_returned: just after it returned)",
+            "baseline": baseline,
+            "main": main_run,
+            "upstream_calls_compared": upstream,
+        },
     )
-    print(f"\nresults written to {path}")
     d = main_run["deliveries"]
     return 0 if upstream["equal"] and not (d["missing"] or d["duplicates"]) else 1
 
