@@ -14,10 +14,10 @@ import pytest
 from aiobotocore.session import get_session as get_aio_session
 from botocore.config import Config
 
-from connfacade.server.emulator import Emulator, EmulatorControl
-
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+    from connfacade.server.emulator import Emulator
 
 REGION = "us-east-1"
 ACCESS_KEY, SECRET_KEY = "AKIDEMULATORTEST", "emulator-test-secret"
@@ -25,6 +25,9 @@ ACCESS_KEY, SECRET_KEY = "AKIDEMULATORTEST", "emulator-test-secret"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
+# The root conftest strips AWS_* around every test (and provides `emulator`
+# and `control`); the session-wide boto3 session below needs the same outside
+# any test.
 def _strip_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("AWS_"):
@@ -32,12 +35,6 @@ def _strip_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # No shared config or credentials file of the machine may leak in either.
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-
-
-@pytest.fixture(autouse=True)
-def _no_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach a real AWS account through ambient credentials."""
-    _strip_aws_environment(monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -48,18 +45,6 @@ def boto_session() -> Iterator[boto3.session.Session]:
         yield boto3.session.Session(
             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
         )
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(port=0) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def control(emulator: Emulator) -> AsyncIterator[EmulatorControl]:
-    async with EmulatorControl(emulator.url) as ctl:
-        yield ctl
 
 
 class SyncClient:
