@@ -22,6 +22,7 @@ from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.server import config, logs
+from connfacade.server.access import Access, build_access
 from connfacade.server.api.apprunner import AppRunnerConnectionService
 from connfacade.server.api.audit_trail import Auditor, Level
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
@@ -33,6 +34,7 @@ from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket,
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
 from connfacade.server.operations.idempotency import DEFAULT_WINDOW, IdempotencyCache
+from connfacade.server.security import OPEN_GATE
 from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
 )
+DEFAULT_MAX_MESSAGE = 2**20  # bytes; the largest valid request (a host with 200 tags) is ~100 KB
 STREAM_END_WAIT = 2.0  # seconds watch streams get to send their last status at shutdown
 # The emulator accepts any credentials; these never reach real AWS.
 EMULATOR_CREDENTIALS = ("connfacade-emulator", "connfacade-emulator")
@@ -115,10 +118,14 @@ class RunningFacade:
         phase("audit_flushed")
 
 
-def _bind(server: grpc.aio.Server, address: str) -> str:
+def _bind(server: grpc.aio.Server, address: str, tls: grpc.ServerCredentials | None = None) -> str:
     if (path := unix_path(address)) is not None:
         prepare_unix_socket(path)
-    port = server.add_insecure_port(address)
+    # TLS protects TCP; a Unix socket is protected by its file mode.
+    if tls is not None and path is None:
+        port = server.add_secure_port(address, tls)
+    else:
+        port = server.add_insecure_port(address)
     if path is not None:
         return address
     host = address.rpartition(":")[0]
@@ -145,6 +152,8 @@ async def start_facade(
     auditor: Auditor | None = None,
     health_address: str | None = None,
     idempotency_window: float = DEFAULT_WINDOW,
+    access: Access | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
     metrics = metrics or Metrics()
@@ -164,17 +173,22 @@ async def start_facade(
     caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
     for name, cache in caches.items():
         metrics.track_store(name, cache.store)
-    server = grpc.aio.server(options=SERVER_OPTIONS)
-    register(server, AppRunnerConnectionService(apprunner, auditor), APPRUNNER_SERVICE, metrics)
-    register(server, CodeStarConnectionService(codestar, auditor), CODESTAR_SERVICE, metrics)
-    register(server, CodeStarHostService(CodeStarHosts(metered, idempotency), auditor), HOST_SERVICE, metrics)
+    access = access or Access(OPEN_GATE)
+    gate = access.gate
+    server = grpc.aio.server(
+        options=(*SERVER_OPTIONS, ("grpc.max_receive_message_length", max_message_bytes))
+    )
+    register(server, AppRunnerConnectionService(apprunner, auditor, gate), APPRUNNER_SERVICE, metrics)
+    register(server, CodeStarConnectionService(codestar, auditor, gate), CODESTAR_SERVICE, metrics)
+    hosts = CodeStarHosts(metered, idempotency)
+    register(server, CodeStarHostService(hosts, auditor, gate), HOST_SERVICE, metrics)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    addresses = tuple(_bind(server, a) for a in listen)
+    addresses = tuple(_bind(server, a, access.tls) for a in listen)
     await server.start()
     for path in _sockets(addresses):
         secure_unix_socket(path)
@@ -248,6 +262,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         try:
+            access = build_access(settings)  # before anything starts: a refusal costs nothing
             backend, emulator_url = await _start_backend(settings, stack)
             metrics = Metrics()
             auditor = await build_auditor(settings, metrics)
@@ -259,6 +274,8 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 auditor=auditor,
                 health_address=settings.health_host_port,
                 idempotency_window=settings.idempotency_window,
+                access=access,
+                max_message_bytes=settings.max_message_bytes,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from connfacade.server.security._principals import ANONYMOUS, Principal
 from connfacade.server.store.reads import ReadInfo, ReadOptions
 
 _current: ContextVar[CallContext | None] = ContextVar("connfacade_call", default=None)
@@ -25,6 +26,7 @@ class CallContext:
     read_options: ReadOptions = field(default_factory=ReadOptions)
     read_info: ReadInfo | None = None
     request_id_supplied: bool = False  # the caller sent x-request-id (idempotency keys on it)
+    principal: Principal = ANONYMOUS  # who called, as authentication found it
 
 
 def begin(request_id: str, method: str = "", read_options: ReadOptions | None = None) -> CallContext:
@@ -57,3 +59,9 @@ def record_read(info: ReadInfo) -> None:
     ctx = _current.get()
     if ctx is not None:
         ctx.read_info = info
+
+
+def principal() -> Principal:
+    """The current caller's principal (anonymous outside a call or without authentication)."""
+    ctx = _current.get()
+    return ctx.principal if ctx is not None else ANONYMOUS

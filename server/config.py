@@ -51,6 +51,15 @@ class Settings:
     audit_levels: tuple[str, ...] = ()  # METHOD=LEVEL
     audit_redact: tuple[str, ...] = ()
     audit_fail_open_reads: bool = False
+    principals_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    allow_unauthenticated: bool = False
+    rate_limit: float = 0.0
+    rate_burst: int = 0
+    max_watchers_per_principal: int = 0
+    max_message_bytes: int = 2**20
 
     @property
     def emulator_host_port(self) -> tuple[str, int]:
@@ -123,6 +132,15 @@ _ENV = {
     "audit_levels": "CONNFACADE_AUDIT_LEVELS",
     "audit_redact": "CONNFACADE_AUDIT_REDACT",
     "audit_fail_open_reads": "CONNFACADE_AUDIT_FAIL_OPEN_READS",
+    "principals_file": "CONNFACADE_PRINCIPALS_FILE",
+    "tls_cert": "CONNFACADE_TLS_CERT",
+    "tls_key": "CONNFACADE_TLS_KEY",
+    "tls_client_ca": "CONNFACADE_TLS_CLIENT_CA",
+    "allow_unauthenticated": "CONNFACADE_ALLOW_UNAUTHENTICATED",
+    "rate_limit": "CONNFACADE_RATE_LIMIT",
+    "rate_burst": "CONNFACADE_RATE_BURST",
+    "max_watchers_per_principal": "CONNFACADE_MAX_WATCHERS_PER_PRINCIPAL",
+    "max_message_bytes": "CONNFACADE_MAX_MESSAGE_BYTES",
 }
 
 
@@ -289,7 +307,63 @@ def parser() -> argparse.ArgumentParser:
         help=f"answer audited reads even when the audit log cannot be written (env "
         f"{_ENV['audit_fail_open_reads']}; default off; mutations always fail closed)",
     )
+    _security_flags(p)
     return p
+
+
+def _security_flags(p: argparse.ArgumentParser) -> None:
+    """Authentication, TLS and limits (docs/security.md)."""
+    p.add_argument(
+        "--principals-file",
+        metavar="PATH",
+        help=f"TOML file of principals (hashed bearer tokens, mTLS subjects, roles, scopes, limits); "
+        f"turns authentication on for every listener (env {_ENV['principals_file']}; default none)",
+    )
+    p.add_argument(
+        "--tls-cert",
+        metavar="PATH",
+        help=f"server certificate (PEM) for TCP listeners (env {_ENV['tls_cert']})",
+    )
+    p.add_argument("--tls-key", metavar="PATH", help=f"its private key (PEM) (env {_ENV['tls_key']})")
+    p.add_argument(
+        "--tls-client-ca",
+        metavar="PATH",
+        help=f"CA bundle (PEM) that signs client certificates: TCP clients must present one (mTLS), "
+        f"its subject is the principal (env {_ENV['tls_client_ca']})",
+    )
+    p.add_argument(
+        "--allow-unauthenticated",
+        choices=["on", "off"],
+        help=f"start even when a listener others can reach has no authentication (env "
+        f"{_ENV['allow_unauthenticated']}; default off: such a server refuses to start)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="CALLS_PER_S",
+        help=f"calls per second per principal, 0 for none; a principal's own rate_limit wins "
+        f"(env {_ENV['rate_limit']}; default 0)",
+    )
+    p.add_argument(
+        "--rate-burst",
+        type=int,
+        metavar="CALLS",
+        help=f"calls a principal may save up (env {_ENV['rate_burst']}; default: one second's worth)",
+    )
+    p.add_argument(
+        "--max-watchers-per-principal",
+        type=int,
+        metavar="N",
+        help=f"open watch streams per principal across services, 0 for no limit (env "
+        f"{_ENV['max_watchers_per_principal']}; default 0)",
+    )
+    p.add_argument(
+        "--max-message-bytes",
+        type=int,
+        metavar="BYTES",
+        help=f"largest request accepted; larger ones get RESOURCE_EXHAUSTED (env "
+        f"{_ENV['max_message_bytes']}; default 1 MiB)",
+    )
 
 
 def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -8,8 +8,10 @@ from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.server.api import convert
 from connfacade.server.api.boundary import rpc
 from connfacade.server.api.responses import ResponseCache
+from connfacade.server.api.scopes import ScopeGuard, apprunner_name_of
 from connfacade.server.api.streams import ConnectionStreams
 from connfacade.server.domain import ConnectionStatus
+from connfacade.server.security import OPEN_GATE, Gate
 
 if TYPE_CHECKING:
     import grpc
@@ -38,6 +40,14 @@ def connection_pb(c: Connection) -> pb.Connection:
     )
 
 
+async def _name_of(arn: str) -> str | None:
+    return apprunner_name_of(arn)  # App Runner ARNs carry the name: nothing to look up
+
+
+def _key(c: Connection) -> tuple[str, str]:
+    return c.name, c.arn
+
+
 def _tags_pb(tags: tuple[Tag, ...]) -> list[pb.Tag]:
     return [pb.Tag(key=t.key, value=t.value) for t in tags]
 
@@ -45,16 +55,21 @@ def _tags_pb(tags: tuple[Tag, ...]) -> list[pb.Tag]:
 class AppRunnerConnectionService:
     """Serves App Runner connections from `AppRunnerConnections`."""
 
-    def __init__(self, ops: AppRunnerConnections, auditor: Auditor | None = None) -> None:
+    def __init__(
+        self, ops: AppRunnerConnections, auditor: Auditor | None = None, gate: Gate = OPEN_GATE
+    ) -> None:
         self._ops = ops
         self.auditor = auditor  # read by the rpc boundary
+        self.gate = gate  # read by the rpc boundary
         self._responses = ResponseCache()
-        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS)
+        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS, gate.watchers)
+        self._scope = ScopeGuard(_name_of)
 
     @rpc("apprunner.CreateConnection")
     async def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: Ctx
     ) -> pb.CreateConnectionResponse:
+        self._scope.name(request.connection_name)
         connection = await self._ops.create_connection(
             name=request.connection_name,
             provider_type=convert.provider_type(request.provider_type, _PROVIDERS),
@@ -70,6 +85,11 @@ class AppRunnerConnectionService:
         page = await self._ops.list_connections(
             name=request.connection_name, max_results=max_results, next_token=request.next_token
         )
+        if self._scope.restricted:
+            return pb.ListConnectionsResponse(
+                connection_summary_list=[connection_pb(c) for c in self._scope.visible(page.items, _key)],
+                next_token=page.next_token,
+            )
         return self._responses.for_current_read(
             ("list", request.connection_name, max_results, request.next_token),
             lambda: pb.ListConnectionsResponse(
@@ -81,6 +101,7 @@ class AppRunnerConnectionService:
     async def GetConnection(
         self, request: pb.GetConnectionRequest, context: Ctx
     ) -> pb.GetConnectionResponse | bytes:
+        await self._scope.resource(arn=request.connection_arn, name=request.connection_name)
         connection = await self._ops.get_connection(arn=request.connection_arn, name=request.connection_name)
         return self._responses.for_current_read(
             ("get", request.connection_arn, request.connection_name),
@@ -95,6 +116,7 @@ class AppRunnerConnectionService:
     async def WaitForConnection(
         self, request: pb.WaitForConnectionRequest, context: Ctx
     ) -> pb.WaitForConnectionResponse:
+        await self._scope.resource(arn=request.connection_arn, name=request.connection_name)
         connection = await self._ops.wait_for_connection(
             arn=request.connection_arn,
             name=request.connection_name,
@@ -106,16 +128,19 @@ class AppRunnerConnectionService:
     async def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: Ctx
     ) -> pb.DeleteConnectionResponse:
+        await self._scope.arn(request.connection_arn)
         connection = await self._ops.delete_connection(arn=request.connection_arn)
         return pb.DeleteConnectionResponse(connection=connection_pb(connection))
 
     @rpc("apprunner.TagResource")
     async def TagResource(self, request: pb.TagResourceRequest, context: Ctx) -> pb.TagResourceResponse:
+        await self._scope.arn(request.resource_arn)
         await self._ops.tag_resource(arn=request.resource_arn, tags=convert.tags(request.tags))
         return pb.TagResourceResponse()
 
     @rpc("apprunner.UntagResource")
     async def UntagResource(self, request: pb.UntagResourceRequest, context: Ctx) -> pb.UntagResourceResponse:
+        await self._scope.arn(request.resource_arn)
         await self._ops.untag_resource(arn=request.resource_arn, keys=list(request.tag_keys))
         return pb.UntagResourceResponse()
 
@@ -123,5 +148,6 @@ class AppRunnerConnectionService:
     async def ListTagsForResource(
         self, request: pb.ListTagsForResourceRequest, context: Ctx
     ) -> pb.ListTagsForResourceResponse:
+        await self._scope.arn(request.resource_arn)
         tags = await self._ops.list_tags_for_resource(arn=request.resource_arn)
         return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))

@@ -243,6 +243,11 @@ class CallAudit:
         if self.level in {Level.REQUEST, Level.REQUEST_RESPONSE}:
             self.record["requestParameters"] = auditor.params(request)
 
+    def identify(self, principal: str) -> None:
+        """Records the principal authentication found (the only source of ``userIdentity.principal``)."""
+        if self.record is not None:
+            self.record["userIdentity"]["principal"] = principal
+
     async def refused(self) -> bool:
         """A mutation must not start while its record cannot be written."""
         return self.mutation and not await self.auditor.writable()

@@ -16,6 +16,7 @@ from connfacade.server.api.audit_trail import Auditor, AuditUnavailable, CallAud
 from connfacade.server.api.status import to_status
 from connfacade.server.audit import AuditSinkError
 from connfacade.server.domain import DomainError, FieldViolation, InvalidArgument
+from connfacade.server.security import OPEN_GATE, Gate
 from connfacade.server.store.reads import ReadOptions
 
 if TYPE_CHECKING:
@@ -130,7 +131,11 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                     started=started,
                 )
             try:
+                gate: Gate = getattr(self, "gate", OPEN_GATE)
+                call.principal = gate.admit(event_name, metadata, context.auth_context)
                 if audit is not None:
+                    if gate.authenticates:
+                        audit.identify(call.principal.name)
                     await _refuse_unrecordable(audit)
                 call.read_options = read_options_of(metadata)
                 response = await handler(self, request, context)

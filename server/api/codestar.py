@@ -10,8 +10,10 @@ from connfacade.codestar.v1 import types_pb2
 from connfacade.server.api import convert
 from connfacade.server.api.boundary import rpc
 from connfacade.server.api.responses import ResponseCache
+from connfacade.server.api.scopes import ScopeGuard
 from connfacade.server.api.streams import ConnectionStreams
-from connfacade.server.domain import ConnectionStatus, VpcConfiguration
+from connfacade.server.domain import ConnectionStatus, DomainError, VpcConfiguration
+from connfacade.server.security import OPEN_GATE, Gate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -72,6 +74,14 @@ def host_pb_of(h: Host) -> host_pb.Host:
     )
 
 
+def _connection_key(c: Connection) -> tuple[str, str]:
+    return c.name, c.arn
+
+
+def _host_key(h: Host) -> tuple[str, str]:
+    return h.name, h.arn
+
+
 def _vpc(message: Any) -> VpcConfiguration | None:
     if not message.HasField("vpc_configuration"):
         return None
@@ -82,16 +92,26 @@ def _vpc(message: Any) -> VpcConfiguration | None:
 class CodeStarConnectionService:
     """Serves CodeStar connections from `CodeStarConnections`."""
 
-    def __init__(self, ops: CodeStarConnections, auditor: Auditor | None = None) -> None:
+    def __init__(
+        self, ops: CodeStarConnections, auditor: Auditor | None = None, gate: Gate = OPEN_GATE
+    ) -> None:
         self._ops = ops
         self.auditor = auditor  # read by the rpc boundary
+        self.gate = gate  # read by the rpc boundary
         self._responses = ResponseCache()
-        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS)
+        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS, gate.watchers)
+        self._scope = ScopeGuard(self._name_of)
+
+    async def _name_of(self, arn: str) -> str | None:
+        # From the store, not AWS: asking AWS would tell a caller what exists.
+        connection = self._ops.cache.store.get(arn)
+        return connection.name if connection is not None else None
 
     @rpc("codestar.CreateConnection")
     async def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: Ctx
     ) -> pb.CreateConnectionResponse:
+        self._scope.name(request.connection_name)
         connection, tags = await self._ops.create_connection(
             name=request.connection_name,
             provider_type=convert.provider_type(request.provider_type, _PROVIDERS),
@@ -106,6 +126,7 @@ class CodeStarConnectionService:
     async def GetConnection(
         self, request: pb.GetConnectionRequest, context: Ctx
     ) -> pb.GetConnectionResponse | bytes:
+        await self._scope.arn(request.connection_arn)
         connection = await self._ops.get_connection(arn=request.connection_arn)
         return self._responses.for_current_read(
             ("get", request.connection_arn),
@@ -125,6 +146,11 @@ class CodeStarConnectionService:
             max_results=max_results,
             next_token=request.next_token,
         )
+        if self._scope.restricted:
+            return pb.ListConnectionsResponse(
+                connections=[connection_pb(c) for c in self._scope.visible(page.items, _connection_key)],
+                next_token=page.next_token,
+            )
         return self._responses.for_current_read(
             ("list", request.provider_type_filter, request.host_arn_filter, max_results, request.next_token),
             lambda: pb.ListConnectionsResponse(
@@ -140,6 +166,7 @@ class CodeStarConnectionService:
     async def WaitForConnection(
         self, request: pb.WaitForConnectionRequest, context: Ctx
     ) -> pb.WaitForConnectionResponse:
+        await self._scope.arn(request.connection_arn)
         connection = await self._ops.wait_for_connection(
             arn=request.connection_arn, statuses=self._streams.statuses(request.statuses)
         )
@@ -149,16 +176,19 @@ class CodeStarConnectionService:
     async def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: Ctx
     ) -> pb.DeleteConnectionResponse:
+        await self._scope.arn(request.connection_arn)
         await self._ops.delete_connection(arn=request.connection_arn)
         return pb.DeleteConnectionResponse()
 
     @rpc("codestar.TagResource")
     async def TagResource(self, request: pb.TagResourceRequest, context: Ctx) -> pb.TagResourceResponse:
+        await self._scope.arn(request.resource_arn)
         await self._ops.tag_resource(arn=request.resource_arn, tags=convert.tags(request.tags))
         return pb.TagResourceResponse()
 
     @rpc("codestar.UntagResource")
     async def UntagResource(self, request: pb.UntagResourceRequest, context: Ctx) -> pb.UntagResourceResponse:
+        await self._scope.arn(request.resource_arn)
         await self._ops.untag_resource(arn=request.resource_arn, keys=list(request.tag_keys))
         return pb.UntagResourceResponse()
 
@@ -166,6 +196,7 @@ class CodeStarConnectionService:
     async def ListTagsForResource(
         self, request: pb.ListTagsForResourceRequest, context: Ctx
     ) -> pb.ListTagsForResourceResponse:
+        await self._scope.arn(request.resource_arn)
         tags = await self._ops.list_tags_for_resource(arn=request.resource_arn)
         return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))
 
@@ -173,14 +204,25 @@ class CodeStarConnectionService:
 class CodeStarHostService:
     """Serves CodeStar hosts from `CodeStarHosts`."""
 
-    def __init__(self, ops: CodeStarHosts, auditor: Auditor | None = None) -> None:
+    def __init__(self, ops: CodeStarHosts, auditor: Auditor | None = None, gate: Gate = OPEN_GATE) -> None:
         self._ops = ops
         self.auditor = auditor  # read by the rpc boundary
+        self.gate = gate  # read by the rpc boundary
+        self._scope = ScopeGuard(self._name_of)
+
+    async def _name_of(self, arn: str) -> str | None:
+        # Hosts have no store; whether the lookup fails or finds a host out of
+        # scope, the caller is told the same PERMISSION_DENIED.
+        try:
+            return (await self._ops.get_host(arn=arn)).name
+        except DomainError:
+            return None
 
     @rpc("codestar.CreateHost")
     async def CreateHost(
         self, request: host_pb.CreateHostRequest, context: Ctx
     ) -> host_pb.CreateHostResponse:
+        self._scope.name(request.name)
         arn, tags = await self._ops.create_host(
             name=request.name,
             provider_type=convert.provider_type(request.provider_type, _PROVIDERS),
@@ -192,6 +234,7 @@ class CodeStarHostService:
 
     @rpc("codestar.GetHost")
     async def GetHost(self, request: host_pb.GetHostRequest, context: Ctx) -> host_pb.GetHostResponse:
+        await self._scope.arn(request.host_arn)
         return host_pb.GetHostResponse(host=host_pb_of(await self._ops.get_host(arn=request.host_arn)))
 
     @rpc("codestar.ListHosts")
@@ -200,13 +243,15 @@ class CodeStarHostService:
             max_results=convert.optional_int(request, "max_results"), next_token=request.next_token
         )
         return host_pb.ListHostsResponse(
-            hosts=[host_pb_of(h) for h in page.items], next_token=page.next_token
+            hosts=[host_pb_of(h) for h in self._scope.visible(page.items, _host_key)],
+            next_token=page.next_token,
         )
 
     @rpc("codestar.DeleteHost")
     async def DeleteHost(
         self, request: host_pb.DeleteHostRequest, context: Ctx
     ) -> host_pb.DeleteHostResponse:
+        await self._scope.arn(request.host_arn)
         await self._ops.delete_host(arn=request.host_arn)
         return host_pb.DeleteHostResponse()
 
@@ -214,6 +259,7 @@ class CodeStarHostService:
     async def UpdateHost(
         self, request: host_pb.UpdateHostRequest, context: Ctx
     ) -> host_pb.UpdateHostResponse:
+        await self._scope.arn(request.host_arn)
         await self._ops.update_host(
             arn=request.host_arn, provider_endpoint=request.provider_endpoint, vpc_configuration=_vpc(request)
         )

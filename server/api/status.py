@@ -12,6 +12,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from connfacade.server.domain import (
+    AccessDenied,
     AuthenticationFailed,
     Conflict,
     DomainError,
@@ -21,11 +22,14 @@ from connfacade.server.domain import (
     OutOfRange,
     PermissionDenied,
     QuotaExceeded,
+    RateLimited,
     Throttled,
+    Unauthenticated,
     Unavailable,
 )
 
 ERROR_DOMAIN = "connfacade.aws"
+FACADE_DOMAIN = "connfacade"  # errors of the facade's own making (access, limits, positions)
 DETAILS_KEY = "grpc-status-details-bin"
 
 
@@ -51,7 +55,42 @@ def _error_info(err: DomainError) -> error_details_pb2.ErrorInfo:
     )
 
 
+def _facade_details(err: DomainError) -> tuple[grpc.StatusCode, list[object]] | None:
+    """The rows of errors of the facade's own making: positions, access, limits."""
+    match err:
+        case OutOfRange():
+            return grpc.StatusCode.OUT_OF_RANGE, [
+                error_details_pb2.ErrorInfo(
+                    reason=err.reason, domain=FACADE_DOMAIN, metadata={"action": err.action}
+                )
+            ]
+        case Unauthenticated():
+            return grpc.StatusCode.UNAUTHENTICATED, [
+                error_details_pb2.ErrorInfo(reason=err.reason, domain=FACADE_DOMAIN)
+            ]
+        case AccessDenied():
+            return grpc.StatusCode.PERMISSION_DENIED, [
+                error_details_pb2.ErrorInfo(
+                    reason=err.reason, domain=FACADE_DOMAIN, metadata={"principal": err.principal}
+                )
+            ]
+        case RateLimited():
+            return grpc.StatusCode.RESOURCE_EXHAUSTED, [
+                error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after)),
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(subject=err.subject, description=err.message)
+                    ]
+                ),
+                error_details_pb2.ErrorInfo(reason="RATE_LIMITED", domain=FACADE_DOMAIN),
+            ]
+        case _:
+            return None
+
+
 def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa: PLR0911 - one arm per row
+    if (own := _facade_details(err)) is not None:
+        return own
     match err:
         case InvalidArgument():
             return grpc.StatusCode.INVALID_ARGUMENT, [
@@ -83,12 +122,6 @@ def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa:
             return grpc.StatusCode.UNAVAILABLE, [
                 error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after)),
                 _error_info(err),
-            ]
-        case OutOfRange():
-            return grpc.StatusCode.OUT_OF_RANGE, [
-                error_details_pb2.ErrorInfo(
-                    reason=err.reason, domain="connfacade", metadata={"action": err.action}
-                )
             ]
         case Conflict():
             return grpc.StatusCode.FAILED_PRECONDITION, [_error_info(err)]

@@ -20,6 +20,7 @@ from connfacade.server.domain import (
     QuotaExceeded,
     Unavailable,
 )
+from connfacade.server.security import WatcherCounts
 from connfacade.server.store.events import ChangeEvent, EventType
 from connfacade.server.store.watch import WatchFilter
 
@@ -48,8 +49,10 @@ class ConnectionStreams:
         pb: ModuleType,
         to_pb: Callable[[Connection], Any],
         providers: dict[int, str],
+        watchers: WatcherCounts | None = None,
     ) -> None:
         self._cache = cache
+        self._watchers = watchers or WatcherCounts()
         self._pb = pb
         self._to_pb = to_pb
         self._providers = providers
@@ -77,11 +80,14 @@ class ConnectionStreams:
             if provider is None:
                 raise InvalidArgument([FieldViolation(f"provider_types[{i}]", "must not be UNSPECIFIED")])
             providers.add(provider)
+        principal = callcontext.principal()
+        scope = (lambda name, arn: principal.may_access(name=name, arn=arn)) if principal.restricted else None
         return WatchFilter(
             arns=frozenset(request.connection_arns),
             names=frozenset(request.connection_names),
             provider_types=frozenset(providers),
             statuses=self.statuses(request.statuses),
+            scope=scope,
         )
 
     def _bookmark_interval(self, request: Any) -> float:
@@ -144,6 +150,21 @@ class ConnectionStreams:
         """Serves one WatchConnections stream until the client leaves or the server ends it."""
         flt = self._filter(request)
         interval = self._bookmark_interval(request)
+        principal = callcontext.principal()
+        if not self._watchers.open(principal):
+            raise QuotaExceeded(
+                f"principal {principal.name!r} already has {self._watchers.limit(principal)} watch streams "
+                "open; close one first",
+                subject=f"principal:{principal.name}:watchers",
+            )
+        try:
+            await self._serve(request, context, flt, interval)
+        finally:
+            self._watchers.close(principal)
+
+    async def _serve(
+        self, request: Any, context: grpc.aio.ServicerContext[Any, Any], flt: WatchFilter, interval: float
+    ) -> None:
         hub = self._cache.hub
         if not request.resume_token:
             await self._cache.read(callcontext.read_options())  # a snapshot needs a store that has listed

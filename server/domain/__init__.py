@@ -5,6 +5,7 @@ these types and backends translate AWS payloads to them.
 """
 
 from connfacade.server.domain.errors import (
+    AccessDenied,
     AuthenticationFailed,
     Conflict,
     DomainError,
@@ -15,7 +16,9 @@ from connfacade.server.domain.errors import (
     OutOfRange,
     PermissionDenied,
     QuotaExceeded,
+    RateLimited,
     Throttled,
+    Unauthenticated,
     Unavailable,
     UpstreamInternal,
 )
@@ -31,6 +34,7 @@ from connfacade.server.domain.models import (
 )
 
 __all__ = [
+    "AccessDenied",
     "AuthenticationFailed",
     "Conflict",
     "Connection",
@@ -46,9 +50,11 @@ __all__ = [
     "PermissionDenied",
     "ProviderType",
     "QuotaExceeded",
+    "RateLimited",
     "Service",
     "Tag",
     "Throttled",
+    "Unauthenticated",
     "Unavailable",
     "UpstreamInternal",
     "VpcConfiguration",

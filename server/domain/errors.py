@@ -127,3 +127,29 @@ class PermissionDenied(DomainError):
 
 class AuthenticationFailed(DomainError):
     """AWS did not accept the facade's credentials at all."""
+
+
+class Unauthenticated(DomainError):
+    """The caller did not prove who it is (no, malformed or unknown credentials)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class AccessDenied(DomainError):
+    """The caller's role or scope does not allow this call (said before anything is looked up)."""
+
+    def __init__(self, message: str, *, reason: str, principal: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.principal = principal
+
+
+class RateLimited(DomainError):
+    """The caller exceeded its rate limit; a token will be there after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, subject: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.subject = subject
+        self.retry_after = retry_after

@@ -20,7 +20,7 @@ from connfacade.server.store.resume import RESYNC, Position, ResumeTokens
 from connfacade.server.store.store import arn_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from connfacade.server.domain import Connection, ConnectionStatus, ProviderType
     from connfacade.server.store.events import ChangeEvent
@@ -35,6 +35,8 @@ class WatchFilter:
     names: frozenset[str] = frozenset()
     provider_types: frozenset[ProviderType] = frozenset()
     statuses: frozenset[ConnectionStatus] = frozenset()
+    # The caller's scope (name, ARN) -> visible, for restricted principals.
+    scope: Callable[[str, str], bool] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arns", frozenset(arn_key(a) for a in self.arns))
@@ -46,6 +48,7 @@ class WatchFilter:
             and (not self.names or c.name in self.names)
             and (not self.provider_types or c.provider_type in self.provider_types)
             and (not self.statuses or c.status in self.statuses)
+            and (self.scope is None or self.scope(c.name, c.arn))
         )
 
 

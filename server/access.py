@@ -1,0 +1,100 @@
+"""From settings to who may call: the gate, TLS credentials, and the refusal of open listeners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+
+from connfacade.server.security import (
+    Authenticator,
+    Gate,
+    PrincipalsFileError,
+    RateLimiter,
+    WatcherCounts,
+    exposed,
+    load_principals,
+    server_credentials,
+)
+
+if TYPE_CHECKING:
+    import grpc
+
+    from connfacade.server.config import Settings
+
+log = structlog.get_logger("connfacade.security")
+
+
+class AccessSetupError(RuntimeError):
+    """The settings would start a server that is unsafe or cannot work; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What `start_facade` needs: the gate every call passes, and TLS for TCP listeners."""
+
+    gate: Gate
+    tls: grpc.ServerCredentials | None = None
+
+
+def _tls(settings: Settings) -> grpc.ServerCredentials | None:
+    if settings.tls_client_ca and not (settings.tls_cert and settings.tls_key):
+        raise AccessSetupError("--tls-client-ca needs --tls-cert and --tls-key: mTLS is TLS first")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise AccessSetupError("--tls-cert and --tls-key go together")
+    if not settings.tls_cert or not settings.tls_key:
+        return None
+    if settings.tls_client_ca and not settings.principals_file:
+        raise AccessSetupError(
+            "--tls-client-ca needs --principals-file: it gives each certificate subject its role"
+        )
+    try:
+        return server_credentials(
+            Path(settings.tls_cert),
+            Path(settings.tls_key),
+            Path(settings.tls_client_ca) if settings.tls_client_ca else None,
+        )
+    except OSError as err:
+        raise AccessSetupError(f"cannot read TLS files: {err}") from None
+
+
+def build_access(settings: Settings) -> Access:
+    """The gate and TLS credentials the settings ask for; raises AccessSetupError.
+
+    Without authentication a listener that others than this machine can reach
+    is refused, unless ``--allow-unauthenticated`` says that is intended (for
+    example behind a mesh that authenticates for us).
+    """
+    tls = _tls(settings)
+    directory = None
+    if settings.principals_file:
+        try:
+            directory = load_principals(Path(settings.principals_file))
+        except (PrincipalsFileError, OSError) as err:
+            raise AccessSetupError(f"principals file: {err}") from None
+    gate = Gate(
+        Authenticator(directory),
+        RateLimiter(settings.rate_limit, settings.rate_burst),
+        WatcherCounts(settings.max_watchers_per_principal),
+    )
+    open_listeners = exposed(settings.listen)
+    if open_listeners and directory is None and not settings.allow_unauthenticated:
+        raise AccessSetupError(
+            f"refusing to listen on {', '.join(open_listeners)} without authentication: anyone who can "
+            "reach it could create and delete connections. Set --principals-file (bearer tokens or "
+            "mTLS subjects), listen on a Unix socket or loopback, or pass --allow-unauthenticated on "
+            "if something in front authenticates callers."
+        )
+    if open_listeners and directory is not None and tls is None:
+        log.warning(
+            "security.plaintext_tokens",
+            listeners=open_listeners,
+            hint="bearer tokens cross the network in clear; set --tls-cert and --tls-key",
+        )
+    if directory is not None:
+        log.info(
+            "security.authentication", principals=len(directory.principals), mtls=bool(settings.tls_client_ca)
+        )
+    return Access(gate, tls)

@@ -1,0 +1,39 @@
+"""Who may call, and how much: authentication, roles and scopes, rate and watcher limits, TLS."""
+
+from connfacade.server.security._authn import Authenticator
+from connfacade.server.security._exposure import exposed, is_local
+from connfacade.server.security._gate import OPEN_GATE, VIEWER_METHODS, Gate, require_role
+from connfacade.server.security._limits import RateLimiter, TokenBucket, WatcherCounts
+from connfacade.server.security._principals import (
+    ANONYMOUS,
+    Directory,
+    Principal,
+    PrincipalsFileError,
+    Role,
+    hash_token,
+    load_principals,
+    parse_principals,
+)
+from connfacade.server.security._tls import server_credentials
+
+__all__ = [
+    "ANONYMOUS",
+    "OPEN_GATE",
+    "VIEWER_METHODS",
+    "Authenticator",
+    "Directory",
+    "Gate",
+    "Principal",
+    "PrincipalsFileError",
+    "RateLimiter",
+    "Role",
+    "TokenBucket",
+    "WatcherCounts",
+    "exposed",
+    "hash_token",
+    "is_local",
+    "load_principals",
+    "parse_principals",
+    "require_role",
+    "server_credentials",
+]

@@ -1,0 +1,69 @@
+"""What every call passes before its handler: authentication, rate limit, role."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from connfacade.server.domain import AccessDenied
+from connfacade.server.security._authn import Authenticator
+from connfacade.server.security._limits import RateLimiter, WatcherCounts
+from connfacade.server.security._principals import Principal, Role
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from connfacade.server.security._authn import AuthContext
+
+# What a viewer may call. Anything else needs an editor: an RPC added later is
+# closed to viewers until it is listed here.
+VIEWER_METHODS = frozenset(
+    {
+        "GetConnection",
+        "ListConnections",
+        "ListTagsForResource",
+        "WatchConnections",
+        "WaitForConnection",
+        "GetHost",
+        "ListHosts",
+    }
+)
+
+
+def require_role(principal: Principal, method: str) -> None:
+    """Raises AccessDenied unless ``principal``'s role allows ``method`` (e.g. ``DeleteConnection``)."""
+    if principal.role is Role.EDITOR or method in VIEWER_METHODS:
+        return
+    raise AccessDenied(
+        f"principal {principal.name!r} (role {principal.role.value}) may not call {method}",
+        reason="ROLE_FORBIDS_METHOD",
+        principal=principal.name,
+    )
+
+
+class Gate:
+    """Authentication, then the principal's rate limit, then its role: the order a caller is told."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator | None = None,
+        limiter: RateLimiter | None = None,
+        watchers: WatcherCounts | None = None,
+    ) -> None:
+        self.authenticator = authenticator or Authenticator()
+        self.limiter = limiter or RateLimiter()
+        self.watchers = watchers or WatcherCounts()
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether callers must prove who they are (else all are anonymous)."""
+        return self.authenticator.enabled
+
+    def admit(self, method: str, metadata: Mapping[str, str], auth_context: AuthContext) -> Principal:
+        """The caller's principal, if it may call ``method`` now; raises the reason otherwise."""
+        principal = self.authenticator.authenticate(metadata, auth_context)
+        self.limiter.take(principal)
+        require_role(principal, method)
+        return principal
+
+
+OPEN_GATE = Gate()  # no authentication, no limits: the default for a local sidecar
