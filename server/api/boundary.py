@@ -132,11 +132,11 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                 )
             try:
                 gate: Gate = getattr(self, "gate", OPEN_GATE)
-                call.principal = gate.admit(event_name, metadata, context.auth_context)
-                if audit is not None:
-                    if gate.authenticates:
-                        audit.identify(call.principal.name)
-                    await _refuse_unrecordable(audit)
+                call.principal = gate.identify(metadata, context.auth_context)
+                if audit is not None and gate.authenticates:
+                    audit.identify(call.principal.name)  # also on the record of a refusal that follows
+                gate.admit(call.principal, event_name)
+                await _refuse_unrecordable(audit)
                 call.read_options = read_options_of(metadata)
                 response = await handler(self, request, context)
             except asyncio.CancelledError:

@@ -58,12 +58,14 @@ class Gate:
         """Whether callers must prove who they are (else all are anonymous)."""
         return self.authenticator.enabled
 
-    def admit(self, method: str, metadata: Mapping[str, str], auth_context: AuthContext) -> Principal:
-        """The caller's principal, if it may call ``method`` now; raises the reason otherwise."""
-        principal = self.authenticator.authenticate(metadata, auth_context)
+    def identify(self, metadata: Mapping[str, str], auth_context: AuthContext) -> Principal:
+        """The caller's principal; raises Unauthenticated."""
+        return self.authenticator.authenticate(metadata, auth_context)
+
+    def admit(self, principal: Principal, method: str) -> None:
+        """Raises unless ``principal`` may call ``method`` now (its rate limit, then its role)."""
         self.limiter.take(principal)
         require_role(principal, method)
-        return principal
 
 
 OPEN_GATE = Gate()  # no authentication, no limits: the default for a local sidecar
