@@ -15,7 +15,10 @@ import importlib
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import grpc
 
 from connfacade.client import _cli_spec as spec
 from connfacade.client._convert import (
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 TARGET_ENV = "CONNFACADE_TARGET"
+TOKEN_ENV = "CONNFACADE_TOKEN"  # noqa: S105 - the variable's name, not a token
 DEFAULT_TIMEOUT = 30.0
 #: The exit code after Ctrl-C, except for watch-connections, which Ctrl-C ends normally.
 INTERRUPTED = 130
@@ -114,6 +118,16 @@ def _global_options() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # store_true would overwrite a value given before the subcommand
         help="reads ask AWS now instead of answering from the facade's store",
     )
+    options.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help=f"a file holding the bearer token sent as authorization metadata (env {TOKEN_ENV}: the token)",
+    )
+    options.add_argument("--tls-ca", metavar="PATH", help="speak TLS, trusting this CA bundle (PEM)")
+    options.add_argument(
+        "--tls-cert", metavar="PATH", help="client certificate (PEM) for mTLS (with --tls-ca)"
+    )
+    options.add_argument("--tls-key", metavar="PATH", help="its private key (PEM)")
     options.add_argument(
         "--max-staleness-ms",
         type=int,
@@ -193,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         "audit", help="audit log tools: `audit verify PATH...` (needs connfacade[server])", add_help=False
     )
     audit.add_argument("cli_audit_args", nargs=argparse.REMAINDER)
+    auth = groups.add_parser(
+        "auth",
+        help="bearer tokens: `auth new-token`, `auth hash-token` (needs connfacade[server])",
+        add_help=False,
+    )
+    auth.add_argument("cli_auth_args", nargs=argparse.REMAINDER)
     for group, methods_help in spec.GROUP_HELP.items():
         group_parser = groups.add_parser(group, help=methods_help, description=methods_help)
         commands = group_parser.add_subparsers(dest="cli_rpc", metavar="RPC", required=True)
@@ -293,6 +313,39 @@ def _print_events(events: Iterable[Any]) -> int:
     return 0
 
 
+def _token(namespace: argparse.Namespace) -> str:
+    path = getattr(namespace, "token_file", None)
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.environ.get(TOKEN_ENV, "").strip()
+
+
+def _secure_channel(namespace: argparse.Namespace, target: str) -> grpc.Channel | None:
+    """A TLS channel when --tls-ca is given (with a client certificate for mTLS), else None."""
+    if not getattr(namespace, "tls_ca", None):
+        return None
+
+    def read(flag: str) -> bytes | None:
+        path = getattr(namespace, flag, None)
+        return Path(path).read_bytes() if path else None
+
+    credentials = grpc.ssl_channel_credentials(read("tls_ca"), read("tls_key"), read("tls_cert"))
+    return grpc.secure_channel(target, credentials)
+
+
+def _metadata(namespace: argparse.Namespace) -> list[tuple[str, str]]:
+    """Call metadata from the global options; raises OSError if the token file cannot be read."""
+    request_id: str | None = getattr(namespace, "request_id", None)
+    metadata = [("x-request-id", request_id)] if request_id else []
+    if getattr(namespace, "consistent_read", None):
+        metadata.append(("x-connfacade-consistent-read", "true"))
+    if (staleness := getattr(namespace, "max_staleness_ms", None)) is not None:
+        metadata.append(("x-connfacade-max-staleness-ms", str(staleness)))
+    if token := _token(namespace):
+        metadata.append(("authorization", f"Bearer {token}"))
+    return metadata
+
+
 def _run_rpc(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> int:
     method: MethodDescriptor = namespace.cli_method
     command = spec.COMMANDS[namespace.cli_group][method.name]
@@ -304,15 +357,15 @@ def _run_rpc(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> 
     timeout: float | None = getattr(namespace, "timeout", None if command.open_ended else DEFAULT_TIMEOUT)
     if command.open_ended:  # these methods do not take the client's deadline by default
         kwargs["timeout"] = timeout
-    request_id: str | None = getattr(namespace, "request_id", None)
-    metadata = [("x-request-id", request_id)] if request_id else []
-    if getattr(namespace, "consistent_read", None):
-        metadata.append(("x-connfacade-consistent-read", "true"))
-    if (staleness := getattr(namespace, "max_staleness_ms", None)) is not None:
-        metadata.append(("x-connfacade-max-staleness-ms", str(staleness)))
+    try:
+        metadata = _metadata(namespace)
+        channel = _secure_channel(namespace, target)
+    except OSError as err:
+        parser.error(str(err))
 
     try:
-        with _CLIENTS[namespace.cli_group](target, timeout=timeout, metadata=metadata) as client:
+        client_class = _CLIENTS[namespace.cli_group]
+        with client_class(target, channel=channel, timeout=timeout, metadata=metadata) as client:
             if method.server_streaming:
                 with getattr(client, spec.client_method(method))(**kwargs) as events:
                     return _print_events(events)
@@ -338,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args[1:])
     if args[:1] == ["audit"]:
         return _server_command("connfacade.server.audit.cli", args[1:])
+    if args[:1] == ["auth"]:
+        return _server_command("connfacade.server.security.cli", args[1:])
     parser = build_parser()
     namespace = parser.parse_args(args)
     if namespace.cli_command == "serve":
