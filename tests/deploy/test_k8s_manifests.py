@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 import kubernetes_validate
@@ -17,6 +18,7 @@ import pytest
 from kustomize_lite import find
 
 from connfacade.server import config
+from connfacade.server.security import parse_principals
 
 NEWEST_KUBERNETES = kubernetes_validate.latest_version()
 KUSTOMIZATIONS = ["base", "shared"]
@@ -120,6 +122,7 @@ def test_the_composition_holds_what_each_kustomization_promises(composed):
     ]
     assert kinds["shared"] == [
         "ConfigMap/connfacade",
+        "ConfigMap/connfacade-principals",
         "Deployment/connfacade",
         "NetworkPolicy/connfacade",
         "Service/connfacade",
@@ -293,3 +296,20 @@ def test_shared_listens_on_tcp_behind_a_service_that_selects_its_pods(composed, 
         assert named_port(container, port["targetPort"]) == named_port(container, name)
     assert named_port(container, "grpc") == 50051
     assert named_port(container, "metrics") == port_of(env["CONNFACADE_METRICS_ADDRESS"])
+
+
+def test_shared_authenticates_its_tcp_listener_with_tokens_over_tls(composed, image_env):
+    """It listens beyond the pod: principals and TLS are set, and mounted where the server reads them."""
+    resources = composed["shared"]
+    container = connfacade(resources)
+    env = effective_env(container, resources, image_env)
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod(resources)["volumes"]}
+    principals_file = PurePosixPath(env["CONNFACADE_PRINCIPALS_FILE"])
+    assert str(principals_file.parent) == mounts["connfacade-principals"]
+    assert volumes["connfacade-principals"]["configMap"]["name"] == "connfacade-principals"
+    for variable in ("CONNFACADE_TLS_CERT", "CONNFACADE_TLS_KEY"):
+        assert str(PurePosixPath(env[variable]).parent) == mounts["connfacade-tls"]
+    assert volumes["connfacade-tls"]["secret"]["secretName"] == "connfacade-tls"
+    toml = find(resources, "ConfigMap", "connfacade-principals")["data"][principals_file.name]
+    assert parse_principals(toml).principals  # the server would accept the file as shipped
