@@ -58,6 +58,8 @@ class RateLimiter:
 
     def take(self, principal: Principal) -> None:
         """Takes one call from the principal's bucket; raises RateLimited when it is empty."""
+        if not self.rate and principal.rate_limit is None:
+            return  # the common case, unlimited: no lookup on the hot path
         bucket = self._buckets.get(principal.name)
         if bucket is None:
             rate, burst = self._limits(principal)
