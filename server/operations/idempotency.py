@@ -30,12 +30,16 @@ IDEMPOTENT_OPERATIONS = frozenset({"CreateConnection", "DeleteConnection", "Crea
 
 
 def idempotency_key() -> str | None:
-    """The current call's request id, if the caller sent one that is a UUID."""
+    """The current call's request id, if the caller sent one that is a UUID, within its principal.
+
+    A request id belongs to one caller: another principal reusing it must not
+    be handed the first caller's answer.
+    """
     call = callcontext.current()
     if call is None or not call.request_id_supplied:
         return None
     try:
-        return str(uuid.UUID(call.request_id))
+        return f"{call.principal.name}/{uuid.UUID(call.request_id)}"
     except ValueError:
         return None
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from conftest import bearer
+from security_helpers import bearer
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.server.api.audit_trail import Auditor

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from conftest import TOKENS, bearer, mtls_channel
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from status_details import detail
+from rpc_details import detail
+from security_helpers import TOKENS, bearer, mtls_channel
 from tls_material import Authority
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb

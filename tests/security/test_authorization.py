@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from conftest import bearer
 from google.rpc import error_details_pb2
-from status_details import detail
+from rpc_details import detail
+from security_helpers import bearer
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.codestar.v1 import connection_service_pb2 as cs_pb
@@ -253,3 +253,17 @@ async def test_a_host_outside_the_prefix_is_denied_and_left_out_of_listings(host
     )
     listed = await hosts.ListHosts(host_pb.ListHostsRequest(), metadata=bearer("team-a"))
     assert [h.name for h in listed.hosts] == ["team-a-ghe"]
+
+
+async def test_a_request_id_is_remembered_per_principal(
+    apprunner: pb_grpc.ConnectionServiceStub, control: EmulatorControl
+):
+    """Another principal reusing a request id is not handed the first answer: its create reaches AWS."""
+    request = pb.CreateConnectionRequest(connection_name="team-a-idem", provider_type=GITHUB)
+    request_id = ("x-request-id", "8a2b7a2e-4f7c-4c61-9d7e-2b1c0f3e6a55")
+    await apprunner.CreateConnection(request, metadata=(*bearer("editor"), request_id))
+    before = len(await control.requests())
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await apprunner.CreateConnection(request, metadata=(*bearer("team-a"), request_id))
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT  # AWS: the name is taken
+    assert len(await control.requests()) == before + 1

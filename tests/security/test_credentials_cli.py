@@ -6,7 +6,7 @@ import asyncio
 import io
 from typing import TYPE_CHECKING
 
-from conftest import TOKENS
+from security_helpers import TOKENS
 
 from connfacade.client import cli
 from connfacade.server.security import cli as auth_cli

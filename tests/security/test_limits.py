@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from conftest import bearer
 from google.rpc import error_details_pb2
-from status_details import detail
+from rpc_details import detail
+from security_helpers import bearer
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 
