@@ -234,6 +234,7 @@ async def _start_backend(settings: config.Settings, stack: AsyncExitStack) -> tu
         endpoint_url=endpoint,
         credentials=credentials,
         max_attempts=settings.aws_max_attempts,
+        retry_mode=settings.aws_retry_mode,
         max_pool_connections=settings.aws_max_pool_connections,
     )
     return await stack.enter_async_context(backend), emulator_url

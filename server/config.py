@@ -30,6 +30,7 @@ class Settings:
     log_format: str = "json"
     shutdown_grace: float = 10.0
     aws_max_attempts: int = 3
+    aws_retry_mode: str = "standard"
     aws_max_pool_connections: int = 64
     metrics_address: str = DEFAULT_METRICS
     health_address: str = "off"
@@ -102,6 +103,7 @@ _ENV = {
     "log_format": "CONNFACADE_LOG_FORMAT",
     "shutdown_grace": "CONNFACADE_SHUTDOWN_GRACE",
     "aws_max_attempts": "CONNFACADE_AWS_MAX_ATTEMPTS",
+    "aws_retry_mode": "CONNFACADE_AWS_RETRY_MODE",
     "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
     "metrics_address": "CONNFACADE_METRICS_ADDRESS",
     "health_address": "CONNFACADE_HEALTH_ADDRESS",
@@ -166,6 +168,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--aws-max-attempts", type=int, help=f"botocore retry attempts (env {_ENV['aws_max_attempts']})"
+    )
+    p.add_argument(
+        "--aws-retry-mode",
+        choices=["standard", "adaptive"],
+        help=f"botocore retry mode; adaptive also rate-limits the client after throttling "
+        f"(env {_ENV['aws_retry_mode']}; default standard)",
     )
     p.add_argument(
         "--aws-max-pool-connections",
@@ -299,7 +307,10 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     type of its default, so a new setting cannot be parsed and then dropped.
     """
     env = os.environ if environ is None else environ
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    # argparse checks the choices of flags only; an environment variable gets the same check.
+    choices = {a.dest: a.choices for a in p._actions if a.choices is not None}  # noqa: SLF001 - no public way
     defaults = Settings()
     values: dict[str, Any] = {}
     try:
@@ -311,10 +322,14 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             if raw is None and name == "region":
                 raw = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
             if raw is not None:
-                values[name] = _convert(name, raw, getattr(defaults, name))
+                default = getattr(defaults, name)
+                allowed = choices.get(name)
+                if isinstance(default, str) and allowed is not None and raw not in allowed:
+                    raise ValueError(f"{variable} must be one of {', '.join(map(str, allowed))}, not {raw!r}")
+                values[name] = _convert(name, raw, default)
         settings = Settings(**values)
     except ValueError as err:
-        parser().error(f"bad setting: {err}")
+        p.error(f"bad setting: {err}")
     return settings
 
 

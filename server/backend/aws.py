@@ -42,6 +42,7 @@ class AioBotoBackend:
         credentials: tuple[str, str] | None = None,
         max_pool_connections: int = 64,
         max_attempts: int = 3,
+        retry_mode: str = "standard",
         connect_timeout: float = 5.0,
         read_timeout: float = 15.0,
     ) -> None:
@@ -51,7 +52,8 @@ class AioBotoBackend:
         self._config = AioConfig(
             region_name=region,
             # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
-            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            # adaptive adds client-side rate limiting on top of standard's backoff.
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
