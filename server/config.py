@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from connfacade.server.store import PollIntervals, StoreSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_EMULATOR = "127.0.0.1:4599"
@@ -322,18 +322,16 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             if raw is None and name == "region":
                 raw = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
             if raw is not None:
-                default = getattr(defaults, name)
-                allowed = choices.get(name)
-                if isinstance(default, str) and allowed is not None and raw not in allowed:
-                    raise ValueError(f"{variable} must be one of {', '.join(map(str, allowed))}, not {raw!r}")
-                values[name] = _convert(name, raw, default)
+                values[name] = _convert(name, raw, getattr(defaults, name), choices.get(name))
         settings = Settings(**values)
     except ValueError as err:
         p.error(f"bad setting: {err}")
     return settings
 
 
-def _convert(name: str, raw: str, default: object) -> object:
+def _convert(name: str, raw: str, default: object, choices: Iterable[object] | None = None) -> object:
+    if isinstance(default, str) and choices is not None and raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, not {raw!r}")
     if isinstance(default, bool):
         if raw not in {"on", "off", "true", "false"}:
             raise ValueError(f"{name} must be on or off, not {raw!r}")
