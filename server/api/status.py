@@ -14,6 +14,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from connfacade.server.domain import (
     AuthenticationFailed,
     Conflict,
+    DeadlineExceeded,
     DomainError,
     InvalidArgument,
     InvalidRequest,
@@ -51,7 +52,7 @@ def _error_info(err: DomainError) -> error_details_pb2.ErrorInfo:
     )
 
 
-def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa: PLR0911 - one arm per row
+def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa: C901, PLR0911 - one arm per row
     match err:
         case InvalidArgument():
             return grpc.StatusCode.INVALID_ARGUMENT, [
@@ -84,6 +85,8 @@ def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa:
                 error_details_pb2.RetryInfo(retry_delay=_duration(err.retry_after)),
                 _error_info(err),
             ]
+        case DeadlineExceeded():
+            return grpc.StatusCode.DEADLINE_EXCEEDED, [_error_info(err)]
         case OutOfRange():
             return grpc.StatusCode.OUT_OF_RANGE, [
                 error_details_pb2.ErrorInfo(

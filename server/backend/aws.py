@@ -93,13 +93,15 @@ class AioBotoBackend:
         if client is None:
             raise RuntimeError("AioBotoBackend.call before start()")
         method = getattr(client, _method_name(operation))
-        try:
-            response: dict[str, Any] = await method(**params)
-        except ClientError as err:
-            meta = err.response.get("ResponseMetadata", {})
-            callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
-            raise translate_client_error(err, service, operation, params) from err
-        except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
-            raise translate_transport_error(err, operation) from err
+        # Retries included, the call ends before the caller's deadline: work past it is wasted.
+        async with callcontext.bounded(operation):
+            try:
+                response: dict[str, Any] = await method(**params)
+            except ClientError as err:
+                meta = err.response.get("ResponseMetadata", {})
+                callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
+                raise translate_client_error(err, service, operation, params) from err
+            except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
+                raise translate_transport_error(err, operation) from err
         callcontext.record_aws_request_id(str(response.get("ResponseMetadata", {}).get("RequestId", "")))
         return response

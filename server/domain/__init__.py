@@ -7,6 +7,7 @@ these types and backends translate AWS payloads to them.
 from connfacade.server.domain.errors import (
     AuthenticationFailed,
     Conflict,
+    DeadlineExceeded,
     DomainError,
     FieldViolation,
     InvalidArgument,
@@ -35,6 +36,7 @@ __all__ = [
     "Conflict",
     "Connection",
     "ConnectionStatus",
+    "DeadlineExceeded",
     "DomainError",
     "FieldViolation",
     "Host",
