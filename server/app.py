@@ -28,6 +28,7 @@ from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHo
 from connfacade.server.api.registry import register
 from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
+from connfacade.server.backend.breaker import BreakerBackend, BreakerSettings
 from connfacade.server.backend.metered import MeteredBackend
 from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
@@ -145,18 +146,23 @@ async def start_facade(
     auditor: Auditor | None = None,
     health_address: str | None = None,
     idempotency_window: float = DEFAULT_WINDOW,
+    breaker: BreakerSettings | None = None,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
     metrics = metrics or Metrics()
     store_settings = store_settings or StoreSettings()
-    metered = MeteredBackend(backend, metrics)
+    breaker = breaker or BreakerSettings()
+    upstream: AwsBackend = MeteredBackend(backend, metrics)
+    if breaker.failures > 0:
+        # Outside the metered backend: a call the breaker refuses is no upstream call.
+        upstream = BreakerBackend(upstream, breaker, metrics=metrics)
     # One cache for the process: a request id reused for another RPC is caught too.
     idempotency = IdempotencyCache(idempotency_window)
     apprunner = AppRunnerConnections(
-        metered, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
+        upstream, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
     )
     codestar = CodeStarConnections(
-        metered,
+        upstream,
         store_settings,
         on_refresh=_poll_observer(metrics, "codestar-connections"),
         idempotency=idempotency,
@@ -167,7 +173,8 @@ async def start_facade(
     server = grpc.aio.server(options=SERVER_OPTIONS)
     register(server, AppRunnerConnectionService(apprunner, auditor), APPRUNNER_SERVICE, metrics)
     register(server, CodeStarConnectionService(codestar, auditor), CODESTAR_SERVICE, metrics)
-    register(server, CodeStarHostService(CodeStarHosts(metered, idempotency), auditor), HOST_SERVICE, metrics)
+    hosts = CodeStarHosts(upstream, idempotency)
+    register(server, CodeStarHostService(hosts, auditor), HOST_SERVICE, metrics)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -260,6 +267,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 auditor=auditor,
                 health_address=settings.health_host_port,
                 idempotency_window=settings.idempotency_window,
+                breaker=settings.breaker_settings,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

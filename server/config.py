@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from connfacade.server.backend.breaker import BreakerSettings
 from connfacade.server.store import PollIntervals, StoreSettings
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ class Settings:
     aws_max_attempts: int = 3
     aws_retry_mode: str = "standard"
     aws_max_pool_connections: int = 64
+    breaker_failures: int = 5
+    breaker_reset: float = 10.0
     metrics_address: str = DEFAULT_METRICS
     health_address: str = "off"
     idempotency_window: float = 600.0
@@ -74,6 +77,11 @@ class Settings:
         )
 
     @property
+    def breaker_settings(self) -> BreakerSettings:
+        """When AWS calls fail fast instead of reaching a failing AWS."""
+        return BreakerSettings(failures=self.breaker_failures, reset_after=self.breaker_reset)
+
+    @property
     def health_host_port(self) -> str | None:
         """Where grpc.health.v1 is served alone, for kubelet probes; None when off."""
         return None if self.health_address in {"", "off"} else self.health_address
@@ -105,6 +113,8 @@ _ENV = {
     "aws_max_attempts": "CONNFACADE_AWS_MAX_ATTEMPTS",
     "aws_retry_mode": "CONNFACADE_AWS_RETRY_MODE",
     "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
+    "breaker_failures": "CONNFACADE_BREAKER_FAILURES",
+    "breaker_reset": "CONNFACADE_BREAKER_RESET",
     "metrics_address": "CONNFACADE_METRICS_ADDRESS",
     "health_address": "CONNFACADE_HEALTH_ADDRESS",
     "idempotency_window": "CONNFACADE_IDEMPOTENCY_WINDOW",
@@ -192,6 +202,20 @@ def parser() -> argparse.ArgumentParser:
         f"(env {_ENV['health_address']}; default off; health is also on every --listen address)",
     )
     seconds = {"type": float, "metavar": "SECONDS"}
+    p.add_argument(
+        "--breaker-failures",
+        type=int,
+        metavar="N",
+        help=f"consecutive AWS failures (throttling after retries, 5xx, unreachable) of one service "
+        f"after which its calls fail fast; 0 turns the breaker off (env {_ENV['breaker_failures']}; "
+        "default 5)",
+    )
+    p.add_argument(
+        "--breaker-reset",
+        **seconds,  # type: ignore[arg-type]
+        help=f"how long an open breaker fails fast before one probe call may reach AWS "
+        f"(env {_ENV['breaker_reset']}; default 10)",
+    )
     p.add_argument(
         "--idempotency-window",
         **seconds,  # type: ignore[arg-type]

@@ -122,3 +122,9 @@ def test_an_environment_value_outside_the_choices_is_a_usage_error():
     with pytest.raises(SystemExit) as caught:
         config.load([], environ={"CONNFACADE_AWS_RETRY_MODE": "eager"})
     assert caught.value.code == 2
+
+
+def test_breaker_settings_carry_both_breaker_fields():
+    """What the flags say about the circuit breaker reaches it."""
+    breaker = config.load(["--breaker-failures", "0", "--breaker-reset", "3"], environ={}).breaker_settings
+    assert (breaker.failures, breaker.reset_after) == (0, 3.0)
