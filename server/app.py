@@ -29,6 +29,7 @@ from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHo
 from connfacade.server.api.registry import register
 from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
+from connfacade.server.backend.breaker import BreakerBackend, BreakerSettings
 from connfacade.server.backend.metered import MeteredBackend
 from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
@@ -154,18 +155,23 @@ async def start_facade(
     idempotency_window: float = DEFAULT_WINDOW,
     access: Access | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE,
+    breaker: BreakerSettings | None = None,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
     metrics = metrics or Metrics()
     store_settings = store_settings or StoreSettings()
-    metered = MeteredBackend(backend, metrics)
+    breaker = breaker or BreakerSettings()
+    upstream: AwsBackend = MeteredBackend(backend, metrics)
+    if breaker.failures > 0:
+        # Outside the metered backend: a call the breaker refuses is no upstream call.
+        upstream = BreakerBackend(upstream, breaker, metrics=metrics)
     # One cache for the process: a request id reused for another RPC is caught too.
     idempotency = IdempotencyCache(idempotency_window)
     apprunner = AppRunnerConnections(
-        metered, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
+        upstream, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
     )
     codestar = CodeStarConnections(
-        metered,
+        upstream,
         store_settings,
         on_refresh=_poll_observer(metrics, "codestar-connections"),
         idempotency=idempotency,
@@ -180,7 +186,7 @@ async def start_facade(
     )
     register(server, AppRunnerConnectionService(apprunner, auditor, gate), APPRUNNER_SERVICE, metrics)
     register(server, CodeStarConnectionService(codestar, auditor, gate), CODESTAR_SERVICE, metrics)
-    hosts = CodeStarHosts(metered, idempotency)
+    hosts = CodeStarHosts(upstream, idempotency)
     register(server, CodeStarHostService(hosts, auditor, gate), HOST_SERVICE, metrics)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -248,6 +254,7 @@ async def _start_backend(settings: config.Settings, stack: AsyncExitStack) -> tu
         endpoint_url=endpoint,
         credentials=credentials,
         max_attempts=settings.aws_max_attempts,
+        retry_mode=settings.aws_retry_mode,
         max_pool_connections=settings.aws_max_pool_connections,
     )
     return await stack.enter_async_context(backend), emulator_url
@@ -276,6 +283,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 idempotency_window=settings.idempotency_window,
                 access=access,
                 max_message_bytes=settings.max_message_bytes,
+                breaker=settings.breaker_settings,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

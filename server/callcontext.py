@@ -2,16 +2,32 @@
 
 A grpc.aio handler runs in its own task, so a ContextVar set at the start of a
 call is that call's alone; the backend records the AWS request id here instead
-of threading it through every return value.
+of threading it through every return value. The caller's deadline lives here
+too, so that every wait and AWS call made for the caller ends before it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import dataclasses
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from connfacade.server.domain import DeadlineExceeded
 from connfacade.server.security._principals import ANONYMOUS, Principal
 from connfacade.server.store.reads import ReadInfo, ReadOptions
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+# Work for a caller stops this long before its deadline, so that the facade
+# still has time to write the audit record and answer DEADLINE_EXCEEDED itself
+# before gRPC cancels the handler.
+DEADLINE_MARGIN = 0.1
 
 _current: ContextVar[CallContext | None] = ContextVar("connfacade_call", default=None)
 
@@ -27,6 +43,7 @@ class CallContext:
     read_info: ReadInfo | None = None
     request_id_supplied: bool = False  # the caller sent x-request-id (idempotency keys on it)
     principal: Principal = ANONYMOUS  # who called, as authentication found it
+    deadline: float | None = None  # time.monotonic() when the caller stops waiting; None: never
 
 
 def begin(request_id: str, method: str = "", read_options: ReadOptions | None = None) -> CallContext:
@@ -65,3 +82,44 @@ def principal() -> Principal:
     """The current caller's principal (anonymous outside a call or without authentication)."""
     ctx = _current.get()
     return ctx.principal if ctx is not None else ANONYMOUS
+
+
+def remaining() -> float | None:
+    """Seconds the current call may still work (its deadline less the margin); None: no deadline."""
+    ctx = _current.get()
+    if ctx is None or ctx.deadline is None:
+        return None
+    return ctx.deadline - DEADLINE_MARGIN - time.monotonic()
+
+
+@contextlib.asynccontextmanager
+async def bounded(what: str) -> AsyncIterator[None]:
+    """Runs the body within the current caller's deadline; raises `DeadlineExceeded` when it passes."""
+    budget = remaining()
+    if budget is None:
+        yield
+        return
+    if budget <= 0:
+        raise DeadlineExceeded(f"{what}: the caller's deadline left no time")
+    try:
+        async with asyncio.timeout(budget) as scope:
+            yield
+    except TimeoutError as err:
+        if scope.expired():
+            raise DeadlineExceeded(f"{what}: not done before the caller's deadline") from err
+        raise
+
+
+def shared() -> tuple[contextvars.Context, CallContext]:
+    """A context for work that many callers share (a store refresh) and its own CallContext.
+
+    It is the current context without the caller's deadline, so that one
+    impatient caller cannot cut short work that others wait for; each caller
+    bounds only its own wait. What the work learns (the AWS request id) goes
+    to the returned CallContext, not to the caller that happened to start it.
+    """
+    ctx = _current.get()
+    own = CallContext(request_id="") if ctx is None else dataclasses.replace(ctx, deadline=None)
+    context = contextvars.copy_context()
+    context.run(_current.set, own)
+    return context, own

@@ -7,10 +7,11 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from connfacade.server.backend.breaker import BreakerSettings
 from connfacade.server.store import PollIntervals, StoreSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_EMULATOR = "127.0.0.1:4599"
@@ -30,7 +31,10 @@ class Settings:
     log_format: str = "json"
     shutdown_grace: float = 10.0
     aws_max_attempts: int = 3
+    aws_retry_mode: str = "standard"
     aws_max_pool_connections: int = 64
+    breaker_failures: int = 5
+    breaker_reset: float = 10.0
     metrics_address: str = DEFAULT_METRICS
     health_address: str = "off"
     idempotency_window: float = 600.0
@@ -82,6 +86,11 @@ class Settings:
         )
 
     @property
+    def breaker_settings(self) -> BreakerSettings:
+        """When AWS calls fail fast instead of reaching a failing AWS."""
+        return BreakerSettings(failures=self.breaker_failures, reset_after=self.breaker_reset)
+
+    @property
     def health_host_port(self) -> str | None:
         """Where grpc.health.v1 is served alone, for kubelet probes; None when off."""
         return None if self.health_address in {"", "off"} else self.health_address
@@ -111,7 +120,10 @@ _ENV = {
     "log_format": "CONNFACADE_LOG_FORMAT",
     "shutdown_grace": "CONNFACADE_SHUTDOWN_GRACE",
     "aws_max_attempts": "CONNFACADE_AWS_MAX_ATTEMPTS",
+    "aws_retry_mode": "CONNFACADE_AWS_RETRY_MODE",
     "aws_max_pool_connections": "CONNFACADE_AWS_MAX_POOL_CONNECTIONS",
+    "breaker_failures": "CONNFACADE_BREAKER_FAILURES",
+    "breaker_reset": "CONNFACADE_BREAKER_RESET",
     "metrics_address": "CONNFACADE_METRICS_ADDRESS",
     "health_address": "CONNFACADE_HEALTH_ADDRESS",
     "idempotency_window": "CONNFACADE_IDEMPOTENCY_WINDOW",
@@ -186,6 +198,12 @@ def parser() -> argparse.ArgumentParser:
         "--aws-max-attempts", type=int, help=f"botocore retry attempts (env {_ENV['aws_max_attempts']})"
     )
     p.add_argument(
+        "--aws-retry-mode",
+        choices=["standard", "adaptive"],
+        help=f"botocore retry mode; adaptive also rate-limits the client after throttling "
+        f"(env {_ENV['aws_retry_mode']}; default standard)",
+    )
+    p.add_argument(
         "--aws-max-pool-connections",
         type=int,
         help=f"HTTP connections per AWS client (env {_ENV['aws_max_pool_connections']})",
@@ -202,6 +220,20 @@ def parser() -> argparse.ArgumentParser:
         f"(env {_ENV['health_address']}; default off; health is also on every --listen address)",
     )
     seconds = {"type": float, "metavar": "SECONDS"}
+    p.add_argument(
+        "--breaker-failures",
+        type=int,
+        metavar="N",
+        help=f"consecutive AWS failures (throttling after retries, 5xx, unreachable) of one service "
+        f"after which its calls fail fast; 0 turns the breaker off (env {_ENV['breaker_failures']}; "
+        "default 5)",
+    )
+    p.add_argument(
+        "--breaker-reset",
+        **seconds,  # type: ignore[arg-type]
+        help=f"how long an open breaker fails fast before one probe call may reach AWS "
+        f"(env {_ENV['breaker_reset']}; default 10)",
+    )
     p.add_argument(
         "--idempotency-window",
         **seconds,  # type: ignore[arg-type]
@@ -373,7 +405,10 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     type of its default, so a new setting cannot be parsed and then dropped.
     """
     env = os.environ if environ is None else environ
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    # argparse checks the choices of flags only; an environment variable gets the same check.
+    choices = {a.dest: a.choices for a in p._actions if a.choices is not None}  # noqa: SLF001 - no public way
     defaults = Settings()
     values: dict[str, Any] = {}
     try:
@@ -385,14 +420,16 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             if raw is None and name == "region":
                 raw = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
             if raw is not None:
-                values[name] = _convert(name, raw, getattr(defaults, name))
+                values[name] = _convert(name, raw, getattr(defaults, name), choices.get(name))
         settings = Settings(**values)
     except ValueError as err:
-        parser().error(f"bad setting: {err}")
+        p.error(f"bad setting: {err}")
     return settings
 
 
-def _convert(name: str, raw: str, default: object) -> object:
+def _convert(name: str, raw: str, default: object, choices: Iterable[object] | None = None) -> object:
+    if isinstance(default, str) and choices is not None and raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, not {raw!r}")
     if isinstance(default, bool):
         if raw not in {"on", "off", "true", "false"}:
             raise ValueError(f"{name} must be on or off, not {raw!r}")

@@ -27,6 +27,13 @@ class TrackedStore(Protocol):
     def age(self) -> float | None: ...
 
 
+class TrackedBreaker(Protocol):
+    """What the metrics read of a circuit breaker."""
+
+    @property
+    def state(self) -> int: ...
+
+
 class Metrics:
     """Every metric the server exports; see docs/metrics.md."""
 
@@ -96,6 +103,23 @@ class Metrics:
             ["service"],
             registry=r,
         )
+
+        self.breaker_state = Gauge(
+            "connfacade_breaker_state",
+            "Circuit breaker of AWS calls: 0 closed, 1 half-open, 2 open.",
+            ["service"],
+            registry=r,
+        )
+        self.breaker_fast_failures = Counter(
+            "connfacade_breaker_fast_failures",
+            "Calls refused without calling AWS because the breaker was open.",
+            ["service"],
+            registry=r,
+        )
+
+    def track_breaker(self, service: str, breaker: TrackedBreaker) -> None:
+        """Exports a breaker's state, read at scrape time (open turns half-open by the clock)."""
+        self.breaker_state.labels(service).set_function(lambda: float(breaker.state))
 
     def track_store(self, service: str, store: TrackedStore) -> None:
         """Exports a store's size, revision and age, read at scrape time."""

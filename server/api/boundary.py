@@ -115,6 +115,9 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
             request_id, supplied = request_id_of(metadata)
             call = callcontext.begin(request_id, method)
             call.request_id_supplied = supplied
+            # An absolute time, so that every layer below measures against the same end.
+            if (budget := context.time_remaining()) is not None:
+                call.deadline = time.monotonic() + budget
             # grpc.aio runs each RPC in a task of its own, so what is bound here
             # stays with this call and needs no unbinding.
             structlog.contextvars.bind_contextvars(request_id=call.request_id, method=method)

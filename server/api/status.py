@@ -15,6 +15,7 @@ from connfacade.server.domain import (
     AccessDenied,
     AuthenticationFailed,
     Conflict,
+    DeadlineExceeded,
     DomainError,
     InvalidArgument,
     InvalidRequest,
@@ -56,8 +57,10 @@ def _error_info(err: DomainError) -> error_details_pb2.ErrorInfo:
 
 
 def _facade_details(err: DomainError) -> tuple[grpc.StatusCode, list[object]] | None:
-    """The rows of errors of the facade's own making: positions, access, limits."""
+    """The rows of errors of the facade's own making: deadlines, positions, access, limits."""
     match err:
+        case DeadlineExceeded():
+            return grpc.StatusCode.DEADLINE_EXCEEDED, [_error_info(err)]
         case OutOfRange():
             return grpc.StatusCode.OUT_OF_RANGE, [
                 error_details_pb2.ErrorInfo(

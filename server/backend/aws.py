@@ -42,6 +42,7 @@ class AioBotoBackend:
         credentials: tuple[str, str] | None = None,
         max_pool_connections: int = 64,
         max_attempts: int = 3,
+        retry_mode: str = "standard",
         connect_timeout: float = 5.0,
         read_timeout: float = 15.0,
     ) -> None:
@@ -51,7 +52,8 @@ class AioBotoBackend:
         self._config = AioConfig(
             region_name=region,
             # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
-            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            # adaptive adds client-side rate limiting on top of standard's backoff.
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
@@ -91,13 +93,15 @@ class AioBotoBackend:
         if client is None:
             raise RuntimeError("AioBotoBackend.call before start()")
         method = getattr(client, _method_name(operation))
-        try:
-            response: dict[str, Any] = await method(**params)
-        except ClientError as err:
-            meta = err.response.get("ResponseMetadata", {})
-            callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
-            raise translate_client_error(err, service, operation, params) from err
-        except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
-            raise translate_transport_error(err, operation) from err
+        # Retries included, the call ends before the caller's deadline: work past it is wasted.
+        async with callcontext.bounded(operation):
+            try:
+                response: dict[str, Any] = await method(**params)
+            except ClientError as err:
+                meta = err.response.get("ResponseMetadata", {})
+                callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
+                raise translate_client_error(err, service, operation, params) from err
+            except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
+                raise translate_transport_error(err, operation) from err
         callcontext.record_aws_request_id(str(response.get("ResponseMetadata", {}).get("RequestId", "")))
         return response

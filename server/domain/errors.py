@@ -117,6 +117,13 @@ class UpstreamInternal(Unavailable):
     """AWS answered with a server-side error (5xx)."""
 
 
+class DeadlineExceeded(DomainError):
+    """The caller's deadline left no time to finish; the facade stopped working on the call.
+
+    The caller's own budget ran out, so it says nothing about AWS's health.
+    """
+
+
 class Conflict(DomainError):
     """The resource is in a state that does not allow the operation."""
 

@@ -88,7 +88,8 @@ class IdempotencyCache:
                         )
                     ]
                 )
-            result: T = await asyncio.shield(entry.result)
+            async with callcontext.bounded("waiting for the first call with this request id"):
+                result: T = await asyncio.shield(entry.result)
             return result
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._entries[key] = _Entry(print_, future, now + self.window)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from connfacade.server import callcontext
 from connfacade.server.domain import DomainError
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ class FreshReads:
         if not options.consistent and age is not None and age <= limit:
             return self._info(CacheResult.HIT)
         try:
-            await self._refresh.do(not_before=arrived if options.consistent else None)
+            # The refresh is shared; this caller stops waiting for it at its own deadline.
+            async with callcontext.bounded("refreshing the store"):
+                await self._refresh.do(not_before=arrived if options.consistent else None)
         except DomainError:
             # A consistent read promised fresh data: it fails rather than serve old data.
             age = self.store.age()

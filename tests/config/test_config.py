@@ -19,6 +19,7 @@ SPECIAL = {  # settings whose values are constrained by choices
     "log_level": ("debug", "debug"),
     "log_format": ("console", "console"),
     "audit_fsync": ("always", "always"),
+    "aws_retry_mode": ("adaptive", "adaptive"),
     "audit_read_level": ("metadata", "metadata"),
     "listen": ("unix:/tmp/x.sock", ("unix:/tmp/x.sock",)),
     "audit_stdout": ("off", False),
@@ -114,3 +115,16 @@ def test_a_bad_number_is_a_usage_error():
     with pytest.raises(SystemExit) as caught:
         config.load([], environ={"CONNFACADE_POLL_FAST": "soon"})
     assert caught.value.code == 2
+
+
+def test_an_environment_value_outside_the_choices_is_a_usage_error():
+    """CONNFACADE_AWS_RETRY_MODE gets the same check of its choices as --aws-retry-mode."""
+    with pytest.raises(SystemExit) as caught:
+        config.load([], environ={"CONNFACADE_AWS_RETRY_MODE": "eager"})
+    assert caught.value.code == 2
+
+
+def test_breaker_settings_carry_both_breaker_fields():
+    """What the flags say about the circuit breaker reaches it."""
+    breaker = config.load(["--breaker-failures", "0", "--breaker-reset", "3"], environ={}).breaker_settings
+    assert (breaker.failures, breaker.reset_after) == (0, 3.0)
