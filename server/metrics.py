@@ -35,7 +35,7 @@ class TrackedBreaker(Protocol):
 
 
 class Metrics:
-    """Every metric the server exports; see docs/metrics.md."""
+    """Every metric the server exports; docs/store.md ("Metrics") lists them."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
