@@ -740,6 +740,46 @@ class FaultLog:
     phases: int = 0
 
 
+def _fault(kind: str, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    """One fault of ``kind`` on a random operation (and service, or both)."""
+    operation = rng.choices(list(FAULT_OPERATIONS), list(FAULT_OPERATIONS.values()))[0]
+    service = rng.choice(FAULT_SERVICES)
+    if service == "apprunner" and operation not in APPRUNNER_OPERATIONS:
+        service = "codestar-connections"  # App Runner has no such operation
+    spec: dict[str, Any] = {
+        "operation": operation,
+        "kind": kind,
+        "service": service,
+        # A few calls (botocore retries them away) or all until cleared (callers see it).
+        "count": rng.choice([None, None, 1, 2, 3, 6]),
+    }
+    if kind == "latency":
+        spec["latency_ms"] = rng.choice([50, 300, 1000, int(args.deadline * 1300)])
+    elif kind == "error":
+        spec["http_status"], spec["code"] = rng.choice(FIVE_XX)
+    elif kind == "throttle" and rng.random() < 0.5:
+        spec["http_status"] = 429
+    return spec
+
+
+def _beyond_deadline(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    """Latency past the caller's deadline on a Create or Delete.
+
+    The caller gives up and retries with the same request id while AWS still
+    carries out the first request: the case idempotency exists for, so every
+    latency phase has one.
+    """
+    operation = rng.choice(["CreateConnection", "DeleteConnection", "CreateHost", "DeleteHost"])
+    service = None if operation in APPRUNNER_OPERATIONS else "codestar-connections"  # None: both services
+    return {
+        "operation": operation,
+        "kind": "latency",
+        "service": service,
+        "count": None,
+        "latency_ms": int(args.deadline * 1300),
+    }
+
+
 async def fault_schedule(
     control: EmulatorControl, args: argparse.Namespace, rng: random.Random, log: FaultLog
 ) -> None:
@@ -747,25 +787,10 @@ async def fault_schedule(
     try:
         while True:
             for kind in FAULT_KINDS:
-                for _ in range(rng.randint(1, 3)):
-                    operation = rng.choices(list(FAULT_OPERATIONS), list(FAULT_OPERATIONS.values()))[0]
-                    service = rng.choice(FAULT_SERVICES)
-                    if service == "apprunner" and operation not in APPRUNNER_OPERATIONS:
-                        service = "codestar-connections"  # App Runner has no such operation
-                    spec: dict[str, Any] = {
-                        "operation": operation,
-                        "kind": kind,
-                        "service": service,
-                        # A few calls (botocore retries them away) or all until cleared (callers see it).
-                        "count": rng.choice([None, None, 1, 2, 3, 6]),
-                    }
-                    if kind == "latency":
-                        # Some beyond the call deadline: the caller retries while the first call may go on.
-                        spec["latency_ms"] = rng.choice([50, 300, 1000, int(args.deadline * 1300)])
-                    elif kind == "error":
-                        spec["http_status"], spec["code"] = rng.choice(FIVE_XX)
-                    elif kind == "throttle" and rng.random() < 0.5:
-                        spec["http_status"] = 429
+                specs = [_fault(kind, args, rng) for _ in range(rng.randint(1, 3))]
+                if kind == "latency":
+                    specs.append(_beyond_deadline(args, rng))
+                for spec in specs:
                     await control.inject_fault(**spec)
                     log.injected[kind] += 1
                 if rng.random() < 0.2:  # App Runner's real habit: an empty page that carries a token
