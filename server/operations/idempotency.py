@@ -4,7 +4,10 @@ A caller that sends a UUID in `x-request-id` may retry a Create or Delete
 after a timeout or a lost connection: within the window, the retry gets the
 first call's answer instead of creating a second resource or failing on the
 name. Reusing the id for different parameters is a mistake and is refused.
-Failures are not remembered, so a retry after a failure really retries.
+Failures are not remembered, so a retry after a failure really retries. A
+call whose caller gave up (its deadline passed, it cancelled) runs on to
+AWS's answer, because AWS may already be acting on it: a retry waits for that
+answer instead of asking AWS a second time.
 """
 
 from __future__ import annotations
@@ -91,15 +94,17 @@ class IdempotencyCache:
             async with callcontext.bounded("waiting for the first call with this request id"):
                 result: T = await asyncio.shield(entry.result)
             return result
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._entries[key] = _Entry(print_, future, now + self.window)
-        try:
-            value = await call()
-        except BaseException as err:
-            # Not remembered: the retry of a failed call must really retry.
-            self._entries.pop(key, None)
-            future.set_exception(err)
-            future.exception()  # retrieved here, so an unawaited failure is not reported
-            raise
-        future.set_result(value)
-        return value
+        # Its own task: a caller that gives up (deadline, cancel) must not cancel a
+        # request AWS may already be carrying out, or a retry would do it twice.
+        task: asyncio.Future[T] = asyncio.ensure_future(call())
+        entry = _Entry(print_, task, now + self.window)
+        self._entries[key] = entry
+        task.add_done_callback(lambda done: self._forget_failure(key, entry, done))
+        return await asyncio.shield(task)
+
+    def _forget_failure(self, key: str, entry: _Entry, done: asyncio.Future[Any]) -> None:
+        """Failures are not remembered: the retry of a failed call must really retry."""
+        # exception() marks it retrieved, so a failure nobody awaited is not reported.
+        failed = done.cancelled() or done.exception() is not None
+        if failed and self._entries.get(key) is entry:
+            del self._entries[key]

@@ -10,7 +10,11 @@ import pytest
 from status_details import violated_fields
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
+from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
+from connfacade.codestar.v1 import types_pb2 as cs_types
+
+CONSISTENT_READ = (("x-connfacade-consistent-read", "true"),)
 
 
 def request_id(value=None):
@@ -96,3 +100,26 @@ async def test_a_retried_create_host_creates_one_host(hosts, control):
     again = await hosts.CreateHost(request, metadata=rid)
     assert again.host_arn == first.host_arn
     assert len(await control.requests(operation="CreateHost")) == 1
+
+
+async def test_a_retry_after_the_caller_gave_up_creates_once(codestar, control):
+    """The first call's deadline passes while AWS is still creating: the retry gets that connection.
+
+    AWS goes on with a request the facade stopped waiting for, so the facade must
+    not forget it: a retry with the same id that called AWS again made a second
+    connection of the same name (CodeStar allows that; App Runner refused the
+    retry with "already exists").
+    """
+    await control.inject_fault(operation="CreateConnection", kind="latency", latency_ms=600, count=1)
+    rid = request_id()
+    request = cs.CreateConnectionRequest(
+        connection_name="slow-conn", provider_type=cs_types.PROVIDER_TYPE_GITHUB
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await codestar.CreateConnection(request, metadata=rid, timeout=0.2)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    again = await codestar.CreateConnection(request, metadata=rid, timeout=5)
+    await asyncio.sleep(0.8)  # past the first request's latency: it has reached AWS by now
+    listed = await codestar.ListConnections(cs.ListConnectionsRequest(), metadata=CONSISTENT_READ)
+    assert [c.connection_arn for c in listed.connections] == [again.connection_arn]
+    assert len(await control.requests(operation="CreateConnection")) == 1
