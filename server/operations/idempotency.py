@@ -94,13 +94,19 @@ class IdempotencyCache:
             async with callcontext.bounded("waiting for the first call with this request id"):
                 result: T = await asyncio.shield(entry.result)
             return result
-        # Its own task: a caller that gives up (deadline, cancel) must not cancel a
-        # request AWS may already be carrying out, or a retry would do it twice.
-        task: asyncio.Future[T] = asyncio.ensure_future(call())
+        # Its own task, without the caller's deadline: a caller that gives up
+        # (deadline, cancel) must not cut short a request AWS may already be
+        # carrying out, or its retry would do it twice. The retry joins it instead;
+        # the work stays bounded by botocore's own timeouts.
+        context, own = callcontext.shared()
+        task: asyncio.Task[T] = asyncio.get_running_loop().create_task(_run(call), context=context)
         entry = _Entry(print_, task, now + self.window)
         self._entries[key] = entry
         task.add_done_callback(lambda done: self._forget_failure(key, entry, done))
-        return await asyncio.shield(task)
+        async with callcontext.bounded("waiting for AWS"):
+            result = await asyncio.shield(task)
+        callcontext.record_aws_request_id(own.aws_request_id)
+        return result
 
     def _forget_failure(self, key: str, entry: _Entry, done: asyncio.Future[Any]) -> None:
         """Failures are not remembered: the retry of a failed call must really retry."""
@@ -108,3 +114,7 @@ class IdempotencyCache:
         failed = done.cancelled() or done.exception() is not None
         if failed and self._entries.get(key) is entry:
             del self._entries[key]
+
+
+async def _run(call: Callable[[], Awaitable[T]]) -> T:
+    return await call()
