@@ -10,7 +10,7 @@ from conftest import TOKENS, bearer, mtls_channel
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from status_details import detail
+from rich_details import detail
 from tls_material import Authority
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from conftest import bearer
 from google.rpc import error_details_pb2
-from status_details import detail
+from rich_details import detail
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 
