@@ -6,6 +6,7 @@ Every failure that leaves the server is built here, per DESIGN.md's table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -28,6 +29,11 @@ from connfacade.server.domain import (
     Unauthenticated,
     Unavailable,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from connfacade.server.domain import FieldViolation
 
 ERROR_DOMAIN = "connfacade.aws"
 FACADE_DOMAIN = "connfacade"  # errors of the facade's own making (access, limits, positions)
@@ -53,6 +59,15 @@ def _error_info(err: DomainError) -> error_details_pb2.ErrorInfo:
     meta = {"aws_request_id": err.aws_request_id} if err.aws_request_id else {}
     return error_details_pb2.ErrorInfo(
         reason=err.aws_code or type(err).__name__, domain=ERROR_DOMAIN, metadata=meta
+    )
+
+
+def _bad_request(violations: Sequence[FieldViolation]) -> error_details_pb2.BadRequest:
+    return error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in violations
+        ]
     )
 
 
@@ -96,16 +111,11 @@ def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa:
         return own
     match err:
         case InvalidArgument():
-            return grpc.StatusCode.INVALID_ARGUMENT, [
-                error_details_pb2.BadRequest(
-                    field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                        for v in err.violations
-                    ]
-                )
-            ]
+            return grpc.StatusCode.INVALID_ARGUMENT, [_bad_request(err.violations)]
         case InvalidRequest():
-            return grpc.StatusCode.INVALID_ARGUMENT, [_error_info(err)]
+            # AWS's code stays the reason; the fields its message names make the BadRequest.
+            bad = [_bad_request(err.violations)] if err.violations else []
+            return grpc.StatusCode.INVALID_ARGUMENT, [_error_info(err), *bad]
         case NotFound():
             return grpc.StatusCode.NOT_FOUND, [
                 error_details_pb2.ResourceInfo(

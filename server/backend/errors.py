@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +19,14 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from botocore.model import ListShape, OperationNotFoundError, Shape, StructureShape
 
+from connfacade.server.awsmodel import service_model, snake_path
 from connfacade.server.domain import (
     AuthenticationFailed,
     Conflict,
     DomainError,
+    FieldViolation,
     InvalidRequest,
     NotFound,
     PermissionDenied,
@@ -30,8 +37,7 @@ from connfacade.server.domain import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
+    from connfacade.server.awsmodel._validate import Path
     from connfacade.server.domain import Service
 
 _THROTTLING = {
@@ -124,11 +130,179 @@ def translate_client_error(
             aws_code=code,
             aws_request_id=request_id,
         )
+    if kind is InvalidRequest:
+        return InvalidRequest(
+            message,
+            violations=upstream_field_violations(service.value, operation, message, params),
+            aws_code=code,
+            aws_request_id=request_id,
+        )
     if kind is QuotaExceeded:
         return QuotaExceeded(
             message, subject=f"{service.value}:{operation}", aws_code=code, aws_request_id=request_id
         )
     return kind(message, aws_code=code, aws_request_id=request_id)
+
+
+# Which request fields AWS's refusal of a request names. AWS says it in prose,
+# in one of four ways, all read off the operation's input shape (so a member is
+# found even when the request left it out):
+#   its model name            "A HostArn is required for ProviderType ..."
+#   its path, quoted          "Value 'x' at 'vpcConfiguration.subnetIds' failed ..."
+#   its name in words         "A resource can have at most 50 tags ..."
+#   the value sent for it     "Connection with name my-conn already exists"
+
+_VALIDATION_ERRORS = re.compile(r"^\d+ validation errors? detected: (?P<clauses>.*)$", re.DOTALL)
+# A lowerCamel member path in quotes; the quoted value of "Value '...' at" is not one.
+_QUOTED_PATH = re.compile(r"(?<!Value )'(?P<path>[a-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*)'")
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*")
+# What may not touch a name or value for it to count as a whole one.
+_BEFORE = r"(?<![\w-])"
+_AFTER = r"(?![\w-])"
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """One member of an operation's input, reachable through structures only."""
+
+    path: tuple[str, ...]
+    field: str
+    by_name: re.Pattern[str]
+    by_words: re.Pattern[str]
+    last_word: str
+
+
+def _member(path: tuple[str, ...]) -> _Member:
+    name = path[-1]
+    words = _NAME_WORDS.findall(name)
+    # The last word singular or plural: "tag" and "tags" both name Tags.
+    stem = words[-1].removesuffix("s")
+    spoken = r"\s+".join([*map(re.escape, words[:-1]), re.escape(stem) + "s?"])
+    return _Member(
+        path=path,
+        field=snake_path(path),
+        by_name=re.compile(rf"{_BEFORE}{re.escape(name)}{_AFTER}"),
+        by_words=re.compile(rf"{_BEFORE}{spoken}{_AFTER}", re.IGNORECASE),
+        last_word=words[-1],
+    )
+
+
+def _walk(shape: StructureShape, prefix: tuple[str, ...], seen: frozenset[str]) -> Iterator[_Member]:
+    # Members inside list items are left out: a message naming "Key" does not say which tag.
+    for name, member in shape.members.items():
+        path = (*prefix, name)
+        yield _member(path)
+        if isinstance(member, StructureShape) and member.name not in seen:
+            yield from _walk(member, path, seen | {member.name})
+
+
+@functools.cache
+def _input(service: str, operation: str) -> tuple[StructureShape | None, tuple[_Member, ...]]:
+    try:
+        shape = service_model(service).operation_model(operation).input_shape
+    except OperationNotFoundError:
+        return None, ()
+    if not isinstance(shape, StructureShape):
+        return None, ()
+    return shape, tuple(_walk(shape, (), frozenset({shape.name})))
+
+
+def _resolve(shape: Shape, aws_path: str) -> Path | None:
+    """``tags.1.member.key`` -> ``("Tags", 0, "Key")``; None unless every step is in the model."""
+    parts = aws_path.split(".")
+    path: list[str | int] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if isinstance(shape, StructureShape):
+            name = next((n for n in shape.members if n[:1].lower() + n[1:] == part), None)
+            if name is None:
+                return None
+            path.append(name)
+            shape = shape.members[name]
+            i += 1
+        elif isinstance(shape, ListShape) and part.isdigit() and parts[i + 1 : i + 2] == ["member"]:
+            # AWS numbers list items from 1, the proto path from 0.
+            path.append(int(part) - 1)
+            shape = shape.member
+            i += 2
+        else:
+            return None
+    return tuple(path)
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _masked(text: str, params: Mapping[str, Any]) -> str:
+    """``text`` with the caller's values blanked out, so that a value cannot pass for a name.
+
+    Blanking keeps the length, so positions in both texts agree.
+    """
+    for value in sorted(set(_strings(params)) - {""}, key=len, reverse=True):
+        text = re.sub(rf"{_BEFORE}{re.escape(value)}{_AFTER}", lambda m: "\x00" * len(m.group()), text)
+    return text
+
+
+def _sent(params: Mapping[str, Any], path: tuple[str, ...]) -> object:
+    value: object = params
+    for name in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value
+
+
+def _named_in(
+    clause: str, shape: StructureShape, members: tuple[_Member, ...], params: Mapping[str, Any]
+) -> list[tuple[int, str]]:
+    """(position, proto field path) of every member ``clause`` names."""
+    text = _masked(clause, params)
+    found: list[tuple[int, str]] = []
+    for match in _QUOTED_PATH.finditer(text):
+        if path := _resolve(shape, match["path"]):
+            found.append((match.start(), snake_path(path)))
+            # A resolved path names only its own leaf: "tags" in 'tags.2.member.key' is not all tags.
+            text = text[: match.start()] + "\x00" * len(match.group()) + text[match.end() :]
+    for member in members:
+        hit = member.by_name.search(text) or member.by_words.search(text)
+        value = _sent(params, member.path)
+        if hit is None and isinstance(value, str) and value:
+            echo = rf"{_BEFORE}(?i:{re.escape(member.last_word)})\s+'?{re.escape(value)}'?{_AFTER}"
+            hit = re.search(echo, clause)
+        if hit is not None:
+            found.append((hit.start(), member.field))
+    return sorted(found)
+
+
+def upstream_field_violations(
+    service: str, operation: str, message: str, params: Mapping[str, Any]
+) -> list[FieldViolation]:
+    """The request fields (proto paths) that AWS's refusal ``message`` of ``operation`` names.
+
+    One violation per field, in the order the message names them; its
+    description is the part of the message about it (a whole validation error,
+    or the whole message). Empty when the message names no member of the
+    operation's input.
+    """
+    shape, members = _input(service, operation)
+    if shape is None:
+        return []
+    many = _VALIDATION_ERRORS.match(message)
+    clauses = re.split(r"; (?=Value )", many["clauses"]) if many else [message]
+    violations: dict[str, FieldViolation] = {}
+    for clause in clauses:
+        for _, field in _named_in(clause, shape, members, params):
+            violations.setdefault(field, FieldViolation(field, clause))
+    return list(violations.values())
 
 
 def translate_transport_error(err: BaseException, operation: str) -> DomainError:

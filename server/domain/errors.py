@@ -8,6 +8,10 @@ a status with rich details in exactly one place (`connfacade.server.api.status`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,21 @@ class OutOfRange(DomainError):
 
 
 class InvalidRequest(DomainError):
-    """AWS rejected the request as invalid (InvalidRequestException and kin)."""
+    """AWS rejected the request as invalid (InvalidRequestException and kin).
+
+    ``violations`` are the request fields AWS's message names, when it names any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        violations: Sequence[FieldViolation] = (),
+        aws_code: str = "",
+        aws_request_id: str = "",
+    ) -> None:
+        super().__init__(message, aws_code=aws_code, aws_request_id=aws_request_id)
+        self.violations = list(violations)
 
 
 class NotFound(DomainError):

@@ -40,12 +40,8 @@ EXPECTED = {
     grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
-# Known gap, reported, not fixed here: requests that pass the facade's own
-# validation but that AWS refuses (codestar CreateConnection with neither
-# provider_type nor host_arn, "A HostArn is required for ProviderType ...", an
-# unknown page_token, App Runner's duplicate name) come back as INVALID_ARGUMENT
-# with an ErrorInfo carrying AWS's code and no BadRequest naming a field. They
-# are counted apart ("INVALID_ARGUMENT/upstream") instead of failing the run.
+# AWS's codes for a request it refuses as invalid: such a refusal names its
+# fields too (the facade derives them from AWS's message); counted apart.
 UPSTREAM_VALIDATION = {"ValidationException", "InvalidRequestException", "InvalidInputException"}
 
 RPCS = [
@@ -124,13 +120,14 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
             assert code in EXPECTED, f"{code.name}: {err and err.details()!r} for {request!r}"
             if code != grpc.StatusCode.INVALID_ARGUMENT:
                 seen[code.name] += 1
-            elif upstream_rejection(err):
+                return
+            violations = field_violations(err)
+            assert violations, f"INVALID_ARGUMENT without BadRequest: {err.details()!r} for {request!r}"
+            assert all(v.field for v in violations), f"unnamed violation {violations} for {request!r}"
+            if upstream_rejection(err):
                 seen["INVALID_ARGUMENT/upstream"] += 1
-                upstream_messages[err.details()] += 1
+                upstream_messages[f"{err.details()} -> {', '.join(v.field for v in violations)}"] += 1
             else:
-                violations = field_violations(err)
-                assert violations, f"INVALID_ARGUMENT without BadRequest for {request!r}"
-                assert all(v.field for v in violations), f"unnamed violation {violations} for {request!r}"
                 seen[code.name] += 1
 
         one_request()
