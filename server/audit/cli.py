@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from connfacade.server import cliargs
 from connfacade.server.audit._verify import verify
 
 if TYPE_CHECKING:
@@ -18,16 +19,15 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_TAMPERED = 1
-EXIT_USAGE = 2
+EXIT_USAGE = cliargs.EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs ``audit`` with ``argv`` (default: the process's arguments after the program name)."""
     parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse reports usage errors (2) and --help (0) by exiting
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args = cliargs.parse(parser, argv)
+    if isinstance(args, int):
+        return args
     try:
         result = verify(args.paths)
     except (OSError, ValueError) as err:

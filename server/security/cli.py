@@ -12,6 +12,7 @@ import secrets
 import sys
 from typing import TYPE_CHECKING
 
+from connfacade.server import cliargs
 from connfacade.server.security._principals import hash_token
 
 if TYPE_CHECKING:
@@ -19,16 +20,15 @@ if TYPE_CHECKING:
 
 TOKEN_BYTES = 32
 EXIT_OK = 0
-EXIT_USAGE = 2
+EXIT_USAGE = cliargs.EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs ``auth`` with ``argv``; returns the exit code."""
     parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse reports usage errors (2) and --help (0) by exiting
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args = cliargs.parse(parser, argv)
+    if isinstance(args, int):
+        return args
     if args.command == "new-token":
         token = secrets.token_urlsafe(TOKEN_BYTES)
         sys.stdout.write(f'token: {token}\ntoken_sha256 = "{hash_token(token)}"\n')
