@@ -35,7 +35,7 @@ from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket,
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
 from connfacade.server.operations.idempotency import DEFAULT_WINDOW, IdempotencyCache
-from connfacade.server.security import OPEN_GATE
+from connfacade.server.security import Gate
 from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ async def start_facade(
     caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
     for name, cache in caches.items():
         metrics.track_store(name, cache.store)
-    access = access or Access(OPEN_GATE)
+    access = access or Access(Gate())  # a gate of its own: limits and counts are per server
     gate = access.gate
     server = grpc.aio.server(
         options=(*SERVER_OPTIONS, ("grpc.max_receive_message_length", max_message_bytes))
