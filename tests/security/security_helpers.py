@@ -47,7 +47,7 @@ scopes = ["team-a-"]
 name = "limited"
 role = "viewer"
 token_sha256 = "{hash_token(TOKENS["limited"])}"
-rate_limit = 0.5
+rate_limit = 0.05
 rate_burst = 3
 max_watchers = 1
 
