@@ -21,7 +21,7 @@ LIST = pb.ListConnectionsRequest()
 async def test_a_principal_over_its_rate_answers_resource_exhausted_with_retry_info(
     apprunner: pb_grpc.ConnectionServiceStub,
 ):
-    """`limited` may burst 3 calls at 0.05/s: the 4th is RESOURCE_EXHAUSTED with RetryInfo and QuotaFailure."""
+    """`limited` bursts 3 calls at 0.05/s: the 4th is RESOURCE_EXHAUSTED with RetryInfo and QuotaFailure."""
     for _ in range(3):
         await apprunner.ListConnections(LIST, metadata=bearer("limited"))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
