@@ -60,6 +60,7 @@ def request_id_of(metadata: Mapping[str, str]) -> tuple[str, bool]:
 
 
 MAX_STALENESS_KEY = "x-connfacade-max-staleness-ms"
+MAX_STALENESS_MS = 86_400_000  # a day: any older answer is no cache read worth asking for
 CONSISTENT_READ_KEY = "x-connfacade-consistent-read"
 DEFAULT_READ = ReadOptions()
 
@@ -71,11 +72,21 @@ def read_options_of(metadata: Mapping[str, str]) -> ReadOptions:
     violations = []
     max_staleness: float | None = None
     if raw := metadata.get(MAX_STALENESS_KEY, "").strip():
-        if raw.isdigit():
-            max_staleness = int(raw) / 1000
+        # ASCII digits only (str.isdigit() admits superscripts that int() refuses),
+        # and few of them: a huge number would overflow the float of seconds.
+        digits = raw.lstrip("0") or "0"
+        if (
+            raw.isascii()
+            and raw.isdigit()
+            and len(digits) <= len(str(MAX_STALENESS_MS))
+            and ((ms := int(digits)) <= MAX_STALENESS_MS)
+        ):
+            max_staleness = ms / 1000
         else:
             violations.append(
-                FieldViolation(MAX_STALENESS_KEY, "must be a whole number of milliseconds >= 0")
+                FieldViolation(
+                    MAX_STALENESS_KEY, f"must be a whole number of milliseconds from 0 to {MAX_STALENESS_MS}"
+                )
             )
     consistent = metadata.get(CONSISTENT_READ_KEY, "").strip().lower()
     if consistent not in {"", "true", "false"}:

@@ -11,10 +11,17 @@ import grpc
 import pytest
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
+from connfacade.client.errors import from_rpc_error
 from connfacade.codestar.v1 import connection_service_pb2 as cs
+from connfacade.server.api.boundary import read_options_of
+from connfacade.server.domain import InvalidArgument
 from connfacade.server.store import StoreSettings
 
 CONSISTENT = (("x-connfacade-consistent-read", "true"),)
+
+
+def violated_fields(err):
+    return [v.field for v in from_rpc_error(err).field_violations]
 
 
 def staleness(ms):
@@ -241,11 +248,43 @@ async def test_pages_are_stable_while_connections_are_added(apprunner):
     assert names == ["conn-0", "conn-1", "conn-2", "conn-3", "conn-late"]
 
 
-async def test_bad_read_metadata_is_invalid_argument(apprunner):
-    """Malformed read metadata is rejected naming the metadata key."""
+@pytest.mark.parametrize(
+    "value",
+    ["soon", "-5", "1.5", "86400001", "1" + "0" * 320, "9" * 5000],
+    ids=["word", "negative", "fraction", "over-a-day", "overflows-float", "past-int-limit"],
+)
+async def test_bad_max_staleness_is_invalid_argument_naming_the_key(apprunner, value):
+    """A max staleness that is not 0 to 86,400,000 plain digits is refused, never INTERNAL."""
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await apprunner.ListConnections(
-            ar.ListConnectionsRequest(), metadata=(("x-connfacade-max-staleness-ms", "soon"),)
+            ar.ListConnectionsRequest(), metadata=(("x-connfacade-max-staleness-ms", value),)
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "x-connfacade-max-staleness-ms" in caught.value.details()
+    assert violated_fields(caught.value) == ["x-connfacade-max-staleness-ms"]
+
+
+def test_a_non_ascii_digit_max_staleness_is_a_field_violation():
+    """str.isdigit() admits '²', which int() refuses: the parse must not raise anything else.
+
+    gRPC's Python client cannot send non-ASCII metadata, so this is checked on the parser itself.
+    """
+    with pytest.raises(InvalidArgument) as caught:
+        read_options_of({"x-connfacade-max-staleness-ms": "\u00b2"})
+    assert [v.field for v in caught.value.violations] == ["x-connfacade-max-staleness-ms"]
+
+
+async def test_a_max_staleness_of_a_day_with_leading_zeros_is_accepted(apprunner):
+    """Leading zeros do not count against the length; a day is the largest staleness."""
+    await apprunner.ListConnections(
+        ar.ListConnectionsRequest(), metadata=(("x-connfacade-max-staleness-ms", "00086400000"),)
+    )
+
+
+async def test_a_bad_consistent_read_value_is_invalid_argument_naming_the_key(apprunner):
+    """Only 'true' and 'false' are consistent-read values."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await apprunner.ListConnections(
+            ar.ListConnectionsRequest(), metadata=(("x-connfacade-consistent-read", "yes"),)
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(caught.value) == ["x-connfacade-consistent-read"]
