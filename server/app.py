@@ -85,6 +85,7 @@ class RunningFacade:
     auditor: Auditor | None = None
     health_server: grpc.aio.Server | None = None
     health_address: str = ""
+    idempotency: IdempotencyCache | None = None
 
     async def stop(self, grace: float) -> None:
         """Health NOT_SERVING at once; watch streams end with a resume token; in-flight calls finish.
@@ -108,6 +109,13 @@ class RunningFacade:
         phase("streams_ended")
         await self.server.stop(grace)
         phase("calls_finished")
+        if self.idempotency is not None:
+            # Creates and deletes whose callers gave up may still be in AWS's hands:
+            # their answers reach the store (and the audit trail of their retries).
+            cut = await self.idempotency.settle(grace - (time.monotonic() - began))
+            if cut:
+                log.warning("shutdown.mutations_cut_short", count=cut)
+            phase("mutations_settled")
         for path in _sockets(self.addresses):
             remove_unix_socket(path)
         if self.health_server is not None:
@@ -210,7 +218,7 @@ async def start_facade(
     for cache in caches.values():
         cache.start()
     return RunningFacade(
-        server, health_servicer, addresses, caches, metrics, auditor, health_server, bound_health
+        server, health_servicer, addresses, caches, metrics, auditor, health_server, bound_health, idempotency
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from connfacade.server.domain import (
     Connection,
@@ -16,7 +16,7 @@ from connfacade.server.domain import (
     Tag,
 )
 from connfacade.server.operations import shapes
-from connfacade.server.operations.idempotency import IDEMPOTENT_OPERATIONS, IdempotencyCache
+from connfacade.server.operations.idempotency import IdempotencyCache
 from connfacade.server.operations.paging import all_items
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
@@ -24,10 +24,11 @@ from connfacade.server.store.waiting import wait_for
 from connfacade.server.store.watch import WatchFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
 
+T = TypeVar("T")
 SERVICE = Service.APPRUNNER
 
 
@@ -62,11 +63,12 @@ class AppRunnerConnections:
 
     async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         check(SERVICE, operation, params)
-        if operation in IDEMPOTENT_OPERATIONS:
-            return await self._idempotency.run(
-                operation, params, lambda: self._backend.call(SERVICE, operation, params)
-            )
         return await self._backend.call(SERVICE, operation, params)
+
+    async def _once(self, operation: str, params: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T:
+        """A create or delete, ``work`` run once per caller request id (its write-through included)."""
+        check(SERVICE, operation, params)
+        return await self._idempotency.run(SERVICE, operation, params, work)
 
     async def create_connection(
         self, *, name: str, provider_type: ProviderType | None, tags: Sequence[Tag] = ()
@@ -77,10 +79,14 @@ class AppRunnerConnections:
             params["ProviderType"] = shapes.APPRUNNER_PROVIDERS[provider_type]
         if tags:
             params["Tags"] = shapes.tags_to_aws(tags)
-        out = await self._call("CreateConnection", params)
-        connection = shapes.apprunner_connection(out["Connection"])
-        self.cache.store.upsert(connection, tags=list(tags))
-        return connection
+
+        async def create() -> Connection:
+            out = await self._backend.call(SERVICE, "CreateConnection", params)
+            connection = shapes.apprunner_connection(out["Connection"])
+            self.cache.store.upsert(connection, tags=list(tags))
+            return connection
+
+        return await self._once("CreateConnection", params, create)
 
     async def _list_page(self, token: str) -> Page[Connection]:
         out = await self._call("ListConnections", _list_params("", None, token))
@@ -140,9 +146,14 @@ class AppRunnerConnections:
 
     async def delete_connection(self, *, arn: str) -> Connection:
         """Deletes a connection and returns it as deleted."""
-        out = await self._call("DeleteConnection", {"ConnectionArn": arn})
-        self.cache.store.remove(arn)
-        return shapes.apprunner_connection(out["Connection"])
+        params = {"ConnectionArn": arn}
+
+        async def delete() -> Connection:
+            out = await self._backend.call(SERVICE, "DeleteConnection", params)
+            self.cache.store.remove(arn)
+            return shapes.apprunner_connection(out["Connection"])
+
+        return await self._once("DeleteConnection", params, delete)
 
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags."""

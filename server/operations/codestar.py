@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from connfacade.server.domain import (
     Connection,
@@ -16,7 +16,7 @@ from connfacade.server.domain import (
     VpcConfiguration,
 )
 from connfacade.server.operations import shapes
-from connfacade.server.operations.idempotency import IDEMPOTENT_OPERATIONS, IdempotencyCache
+from connfacade.server.operations.idempotency import IdempotencyCache
 from connfacade.server.operations.paging import all_items, first_nonempty_page
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
@@ -25,10 +25,11 @@ from connfacade.server.store.waiting import wait_for
 from connfacade.server.store.watch import WatchFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
 
+T = TypeVar("T")
 SERVICE = Service.CODESTAR
 
 
@@ -55,11 +56,12 @@ class _CodeStar:
 
     async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         check(SERVICE, operation, params)
-        if operation in IDEMPOTENT_OPERATIONS:
-            return await self._idempotency.run(
-                operation, params, lambda: self._backend.call(SERVICE, operation, params)
-            )
         return await self._backend.call(SERVICE, operation, params)
+
+    async def _once(self, operation: str, params: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T:
+        """A create or delete, ``work`` run once per caller request id (its write-through included)."""
+        check(SERVICE, operation, params)
+        return await self._idempotency.run(SERVICE, operation, params, work)
 
 
 class CodeStarConnections(_CodeStar):
@@ -93,28 +95,32 @@ class CodeStarConnections(_CodeStar):
             params["Tags"] = shapes.tags_to_aws(tags)
         if host_arn:
             params["HostArn"] = host_arn
-        out = await self._call("CreateConnection", params)
-        arn = str(out["ConnectionArn"])
-        created_tags = shapes.tags_from_aws(out.get("Tags"))
-        if provider_type is None:
-            # Created on a host: only AWS knows the provider it took from it.
-            fetched = await self._call("GetConnection", {"ConnectionArn": arn})
-            connection = shapes.codestar_connection(fetched["Connection"])
-        else:
-            # AWS answers only the ARN; everything else of a new connection is
-            # known, so the caller gets it (and its console link) for free.
-            connection = Connection(
-                service=SERVICE,
-                arn=arn,
-                name=name,
-                provider_type=provider_type,
-                status=ConnectionStatus.PENDING_HANDSHAKE,
-                owner_account_id=shapes.arn_parts(arn)[1],
-                host_arn=host_arn,
-                console_url=shapes.codestar_console_url(arn),
-            )
-        self.cache.store.upsert(connection, tags=created_tags)
-        return connection, created_tags
+
+        async def create() -> tuple[Connection, tuple[Tag, ...]]:
+            out = await self._backend.call(SERVICE, "CreateConnection", params)
+            arn = str(out["ConnectionArn"])
+            created_tags = shapes.tags_from_aws(out.get("Tags"))
+            if provider_type is None:
+                # Created on a host: only AWS knows the provider it took from it.
+                fetched = await self._backend.call(SERVICE, "GetConnection", {"ConnectionArn": arn})
+                connection = shapes.codestar_connection(fetched["Connection"])
+            else:
+                # AWS answers only the ARN; everything else of a new connection is
+                # known, so the caller gets it (and its console link) for free.
+                connection = Connection(
+                    service=SERVICE,
+                    arn=arn,
+                    name=name,
+                    provider_type=provider_type,
+                    status=ConnectionStatus.PENDING_HANDSHAKE,
+                    owner_account_id=shapes.arn_parts(arn)[1],
+                    host_arn=host_arn,
+                    console_url=shapes.codestar_console_url(arn),
+                )
+            self.cache.store.upsert(connection, tags=created_tags)
+            return connection, created_tags
+
+        return await self._once("CreateConnection", params, create)
 
     async def get_connection(self, *, arn: str) -> Connection:
         """One connection by ARN (either ARN prefix), from the store."""
@@ -176,8 +182,13 @@ class CodeStarConnections(_CodeStar):
 
     async def delete_connection(self, *, arn: str) -> None:
         """Deletes a connection."""
-        await self._call("DeleteConnection", {"ConnectionArn": arn})
-        self.cache.store.remove(arn)
+        params = {"ConnectionArn": arn}
+
+        async def delete() -> None:
+            await self._backend.call(SERVICE, "DeleteConnection", params)
+            self.cache.store.remove(arn)
+
+        await self._once("DeleteConnection", params, delete)
 
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags on a connection or host."""
@@ -221,8 +232,12 @@ class CodeStarHosts(_CodeStar):
             params["VpcConfiguration"] = shapes.vpc_params(vpc_configuration)
         if tags:
             params["Tags"] = shapes.tags_to_aws(tags)
-        out = await self._call("CreateHost", params)
-        return str(out["HostArn"]), shapes.tags_from_aws(out.get("Tags"))
+
+        async def create() -> tuple[str, tuple[Tag, ...]]:
+            out = await self._backend.call(SERVICE, "CreateHost", params)
+            return str(out["HostArn"]), shapes.tags_from_aws(out.get("Tags"))
+
+        return await self._once("CreateHost", params, create)
 
     async def get_host(self, *, arn: str) -> Host:
         """One host by ARN."""
@@ -244,7 +259,8 @@ class CodeStarHosts(_CodeStar):
 
     async def delete_host(self, *, arn: str) -> None:
         """Deletes a host."""
-        await self._call("DeleteHost", {"HostArn": arn})
+        params = {"HostArn": arn}
+        await self._once("DeleteHost", params, lambda: self._backend.call(SERVICE, "DeleteHost", params))
 
     async def update_host(
         self, *, arn: str, provider_endpoint: str = "", vpc_configuration: VpcConfiguration | None = None

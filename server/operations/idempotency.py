@@ -3,11 +3,14 @@
 A caller that sends a UUID in `x-request-id` may retry a Create or Delete
 after a timeout or a lost connection: within the window, the retry gets the
 first call's answer instead of creating a second resource or failing on the
-name. Reusing the id for different parameters is a mistake and is refused.
-Failures are not remembered, so a retry after a failure really retries. A
-call whose caller gave up (its deadline passed, it cancelled) runs on to
-AWS's answer, because AWS may already be acting on it: a retry waits for that
-answer instead of asking AWS a second time.
+name. Reusing the id for different parameters (or for another service's
+RPC) is a mistake and is refused. Failures are not remembered, so a retry
+after a failure really retries. A call whose caller gave up (its deadline
+passed, it cancelled) runs on to AWS's answer, because AWS may already be
+acting on it: a retry waits for that answer instead of asking AWS a second
+time. The unit that runs once is the whole mutation, write-through to the
+store included, so a replayed answer never writes an old state over a newer
+one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from connfacade.server.domain import FieldViolation, InvalidArgument
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
+
+    from connfacade.server.domain import Service
 
 T = TypeVar("T")
 REQUEST_ID_FIELD = "x-request-id"
@@ -47,9 +52,9 @@ def idempotency_key() -> str | None:
         return None
 
 
-def fingerprint(operation: str, params: Mapping[str, Any]) -> str:
+def fingerprint(service: Service, operation: str, params: Mapping[str, Any]) -> str:
     """What a request asked for, so that a reuse with other parameters is recognised."""
-    body = json.dumps([operation, params], sort_keys=True, default=str).encode()
+    body = json.dumps([service.value, operation, params], sort_keys=True, default=str).encode()
     return hashlib.sha256(body).hexdigest()
 
 
@@ -61,25 +66,28 @@ class _Entry:
 
 
 class IdempotencyCache:
-    """Results of recent mutations by request id, for one service."""
+    """Results of recent mutations by request id, for every service of the process."""
 
     def __init__(self, window: float = DEFAULT_WINDOW, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._running: set[asyncio.Task[Any]] = set()
 
     def _expire(self, now: float) -> None:
         for key in [k for k, e in self._entries.items() if e.expires <= now]:
             del self._entries[key]
 
-    async def run(self, operation: str, params: Mapping[str, Any], call: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self, service: Service, operation: str, params: Mapping[str, Any], call: Callable[[], Awaitable[T]]
+    ) -> T:
         """``call()`` once per request id and parameters; without a request id, simply ``call()``."""
         key = idempotency_key()
         if key is None or self.window <= 0:
             return await call()
         now = self._clock()
         self._expire(now)
-        print_ = fingerprint(operation, params)
+        print_ = fingerprint(service, operation, params)
         entry = self._entries.get(key)
         if entry is not None:
             if entry.fingerprint != print_:
@@ -102,11 +110,29 @@ class IdempotencyCache:
         task: asyncio.Task[T] = asyncio.get_running_loop().create_task(_run(call), context=context)
         entry = _Entry(print_, task, now + self.window)
         self._entries[key] = entry
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         task.add_done_callback(lambda done: self._forget_failure(key, entry, done))
         async with callcontext.bounded("waiting for AWS"):
             result = await asyncio.shield(task)
         callcontext.record_aws_request_id(own.aws_request_id)
         return result
+
+    async def settle(self, grace: float) -> int:
+        """Waits up to ``grace`` s for mutations whose callers gave up; cancels what is left.
+
+        At shutdown: AWS may be carrying them out, and their write-through keeps
+        the store (and its watchers) in step. Returns how many were cut short.
+        """
+        pending = set(self._running)
+        if not pending:
+            return 0
+        _, late = await asyncio.wait(pending, timeout=max(grace, 0))
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+        return len(late)
 
     def _forget_failure(self, key: str, entry: _Entry, done: asyncio.Future[Any]) -> None:
         """Failures are not remembered: the retry of a failed call must really retry."""
