@@ -117,11 +117,11 @@ class AppRunnerConnectionService:
         self, request: pb.WaitForConnectionRequest, context: Ctx
     ) -> pb.WaitForConnectionResponse:
         await self._scope.resource(arn=request.connection_arn, name=request.connection_name)
-        connection = await self._ops.wait_for_connection(
-            arn=request.connection_arn,
-            name=request.connection_name,
-            statuses=self._streams.statuses(request.statuses),
-        )
+        statuses = self._streams.statuses(request.statuses)
+        with self._streams.held():
+            connection = await self._ops.wait_for_connection(
+                arn=request.connection_arn, name=request.connection_name, statuses=statuses
+            )
         return pb.WaitForConnectionResponse(connection=connection_pb(connection))
 
     @rpc("apprunner.DeleteConnection")

@@ -167,9 +167,9 @@ class CodeStarConnectionService:
         self, request: pb.WaitForConnectionRequest, context: Ctx
     ) -> pb.WaitForConnectionResponse:
         await self._scope.arn(request.connection_arn)
-        connection = await self._ops.wait_for_connection(
-            arn=request.connection_arn, statuses=self._streams.statuses(request.statuses)
-        )
+        statuses = self._streams.statuses(request.statuses)
+        with self._streams.held():
+            connection = await self._ops.wait_for_connection(arn=request.connection_arn, statuses=statuses)
         return pb.WaitForConnectionResponse(connection=connection_pb(connection))
 
     @rpc("codestar.DeleteConnection")

@@ -7,6 +7,7 @@ connections. Each event is encoded once, whatever the number of watchers.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from connfacade.server.store.events import ChangeEvent, EventType
 from connfacade.server.store.watch import WatchFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from types import ModuleType
 
     import grpc
@@ -150,15 +151,21 @@ class ConnectionStreams:
         """Serves one WatchConnections stream until the client leaves or the server ends it."""
         flt = self._filter(request)
         interval = self._bookmark_interval(request)
+        with self.held():
+            await self._serve(request, context, flt, interval)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Counts a watch stream or a wait against its principal's limit while it runs."""
         principal = callcontext.principal()
         if not self._watchers.open(principal):
             raise QuotaExceeded(
-                f"principal {principal.name!r} already has {self._watchers.limit(principal)} watch streams "
-                "open; close one first",
+                f"principal {principal.name!r} already holds {self._watchers.limit(principal)} watch streams "
+                "and waits open; close one first",
                 subject=f"principal:{principal.name}:watchers",
             )
         try:
-            await self._serve(request, context, flt, interval)
+            yield
         finally:
             self._watchers.close(principal)
 

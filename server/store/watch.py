@@ -159,7 +159,17 @@ class WatchHub:
         return Opening(watcher, items, replay, current)
 
     def open_waiter(self, flt: WatchFilter) -> Watcher:
-        """A watcher for WaitForConnection: unlimited in number, no snapshot."""
+        """A watcher for WaitForConnection (no snapshot), capped apart from watch streams.
+
+        Waits are long calls too; a cap of their own, like the one on streams,
+        keeps them from crowding out every other RPC.
+        """
+        if len(self._waiters) >= self.max_watchers:
+            raise QuotaExceeded(
+                f"this server already serves {self.max_watchers} WaitForConnection calls on "
+                f"{self.store.service.value}; retry later or elsewhere",
+                subject="waiters",
+            )
         waiter = Watcher(flt, self.buffer_size, position=self.store.revision)
         self._waiters.add(waiter)
         self._drained.clear()

@@ -60,6 +60,23 @@ async def test_a_principal_at_its_watcher_limit_is_refused_another_stream(
     assert quota.violations[0].subject == "principal:limited:watchers"
 
 
+async def test_a_principal_holding_its_watch_stream_is_refused_a_wait(
+    apprunner: pb_grpc.ConnectionServiceStub,
+):
+    """A wait is a long call too: `limited`, holding its one stream, gets RESOURCE_EXHAUSTED for a wait."""
+    held = apprunner.WatchConnections(pb.WatchConnectionsRequest(), metadata=bearer("limited"))
+    assert (await held.read()).type == pb.EVENT_TYPE_SYNCED
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await apprunner.WaitForConnection(
+            pb.WaitForConnectionRequest(connection_name="any-name"), metadata=bearer("limited"), timeout=10
+        )
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    quota = detail(caught.value, error_details_pb2.QuotaFailure)
+    assert quota is not None
+    assert quota.violations[0].subject == "principal:limited:watchers"
+    held.cancel()
+
+
 async def test_watch_streams_of_other_principals_do_not_count(apprunner: pb_grpc.ConnectionServiceStub):
     """The editor (no limit) opens streams while `limited` holds its one."""
     held = apprunner.WatchConnections(pb.WatchConnectionsRequest(), metadata=bearer("limited"))

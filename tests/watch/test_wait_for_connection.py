@@ -136,3 +136,23 @@ async def test_a_waiter_makes_the_poller_fast(apprunner, control, facade):
         while len(await control.requests(operation="ListConnections", service="apprunner")) < 3:
             await asyncio.sleep(FAST)
     waiting.cancel()
+
+
+class TestWaiterCap:
+    @pytest.fixture
+    def store_settings(self):
+        return StoreSettings(poll=False, max_watchers=1)
+
+    async def test_waits_beyond_the_cap_are_refused_but_other_calls_still_answer(self, apprunner, facade):
+        """Waits are capped like watch streams: a second concurrent wait is RESOURCE_EXHAUSTED."""
+        created = await create(apprunner, "capped-wait")
+        request = ar.WaitForConnectionRequest(connection_arn=created.connection_arn)
+        first = asyncio.ensure_future(apprunner.WaitForConnection(request, timeout=30))
+        hub = facade.caches["apprunner"].hub
+        while hub.waiters < 1:  # the first wait is registered once the hub counts it
+            await asyncio.sleep(0.01)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await apprunner.WaitForConnection(request, timeout=30)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        await apprunner.ListConnections(ar.ListConnectionsRequest())
+        first.cancel()
