@@ -10,7 +10,7 @@ from connfacade.codestar.v1 import types_pb2
 from connfacade.server.api import convert
 from connfacade.server.api.boundary import rpc
 from connfacade.server.api.responses import ResponseCache
-from connfacade.server.api.scopes import ScopeGuard
+from connfacade.server.api.scopes import ScopeGuard, is_host_arn
 from connfacade.server.api.streams import ConnectionStreams
 from connfacade.server.domain import ConnectionStatus, DomainError, VpcConfiguration
 from connfacade.server.security import OPEN_GATE, Gate
@@ -89,13 +89,28 @@ def _vpc(message: Any) -> VpcConfiguration | None:
     return VpcConfiguration(v.vpc_id, tuple(v.subnet_ids), tuple(v.security_group_ids), v.tls_certificate)
 
 
+async def host_name_of(hosts: CodeStarHosts, arn: str) -> str | None:
+    """A host's name, for scope checks; None when it cannot be found."""
+    # Hosts have no store; whether the lookup fails or finds a host out of
+    # scope, the caller is told the same PERMISSION_DENIED.
+    try:
+        return (await hosts.get_host(arn=arn)).name
+    except DomainError:
+        return None
+
+
 class CodeStarConnectionService:
     """Serves CodeStar connections from `CodeStarConnections`."""
 
     def __init__(
-        self, ops: CodeStarConnections, auditor: Auditor | None = None, gate: Gate = OPEN_GATE
+        self,
+        ops: CodeStarConnections,
+        auditor: Auditor | None = None,
+        gate: Gate = OPEN_GATE,
+        hosts: CodeStarHosts | None = None,
     ) -> None:
         self._ops = ops
+        self._hosts = hosts  # the tag RPCs take host ARNs too
         self.auditor = auditor  # read by the rpc boundary
         self.gate = gate  # read by the rpc boundary
         self._responses = ResponseCache()
@@ -103,6 +118,8 @@ class CodeStarConnectionService:
         self._scope = ScopeGuard(self._name_of)
 
     async def _name_of(self, arn: str) -> str | None:
+        if self._hosts is not None and is_host_arn(arn):
+            return await host_name_of(self._hosts, arn)
         # From the store, not AWS: asking AWS would tell a caller what exists.
         connection = self._ops.cache.store.get(arn)
         return connection.name if connection is not None else None
@@ -211,12 +228,7 @@ class CodeStarHostService:
         self._scope = ScopeGuard(self._name_of)
 
     async def _name_of(self, arn: str) -> str | None:
-        # Hosts have no store; whether the lookup fails or finds a host out of
-        # scope, the caller is told the same PERMISSION_DENIED.
-        try:
-            return (await self._ops.get_host(arn=arn)).name
-        except DomainError:
-            return None
+        return await host_name_of(self._ops, arn)
 
     @rpc("codestar.CreateHost")
     async def CreateHost(

@@ -37,6 +37,11 @@ def apprunner_name_of(arn: str) -> str | None:
     return parts[1] if len(parts) == 3 and parts[0] == "connection" else None  # noqa: PLR2004 - kind/name/id
 
 
+def is_host_arn(arn: str) -> bool:
+    """Whether a CodeStar ARN names a host (``...:host/NAME-ID``) rather than a connection."""
+    return arn.rpartition(":")[2].startswith("host/")
+
+
 class ScopeGuard:
     """Checks the current caller's scope for one service; ``name_of`` resolves an ARN's name."""
 

@@ -255,6 +255,36 @@ async def test_a_host_outside_the_prefix_is_denied_and_left_out_of_listings(host
     assert [h.name for h in listed.hosts] == ["team-a-ghe"]
 
 
+async def test_a_scoped_editor_tags_its_own_host_but_not_another_through_the_connection_service(
+    codestar: cs_grpc.ConnectionServiceStub, hosts: host_grpc.HostServiceStub
+):
+    """The CodeStar tag RPCs take host ARNs too: team-a's host is found by name, team-b's is denied."""
+    arns = {}
+    for name in ("team-a-tagged", "team-b-tagged"):
+        response = await hosts.CreateHost(
+            host_pb.CreateHostRequest(
+                name=name,
+                provider_type=types_pb2.PROVIDER_TYPE_GITHUB_ENTERPRISE_SERVER,
+                provider_endpoint=f"https://{name}.example.com",
+            ),
+            metadata=bearer("editor"),
+        )
+        arns[name] = response.host_arn
+    tags = [types_pb2.Tag(key="team", value="a")]
+    await codestar.TagResource(
+        cs_pb.TagResourceRequest(resource_arn=arns["team-a-tagged"], tags=tags), metadata=bearer("team-a")
+    )
+    listed = await codestar.ListTagsForResource(
+        cs_pb.ListTagsForResourceRequest(resource_arn=arns["team-a-tagged"]), metadata=bearer("team-a")
+    )
+    assert [(t.key, t.value) for t in listed.tags] == [("team", "a")]
+    await denied(
+        codestar.TagResource(
+            cs_pb.TagResourceRequest(resource_arn=arns["team-b-tagged"], tags=tags), metadata=bearer("team-a")
+        )
+    )
+
+
 async def test_a_request_id_is_remembered_per_principal(
     apprunner: pb_grpc.ConnectionServiceStub, control: EmulatorControl
 ):
