@@ -1,7 +1,10 @@
 """Every RPC answers arbitrary requests with a deliberate status, never a crash.
 
-The short run in the suite draws a few examples per RPC (a watch is read up to
-its first message); a long run raises the count through
+Requests come from the proto descriptors, metadata (credentials, request id,
+read options) from the keys the facade reads; the facade authenticates, so
+roles and scopes are exercised too. The short run in the suite draws a few
+examples per RPC (a watch is read up to its first message); a long run raises
+the count through
 ``CONNFACADE_FUZZ_EXAMPLES`` (see docs/development.md, "Fuzzing").
 """
 
@@ -18,6 +21,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
+from metadata_strategies import metadata
 from proto_strategies import messages
 
 from connfacade.server.app import APPRUNNER_SERVICE, CODESTAR_SERVICE, HOST_SERVICE
@@ -38,6 +42,8 @@ EXPECTED = {
     grpc.StatusCode.OUT_OF_RANGE,
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
 }
 
 # AWS's codes for a request it refuses as invalid: such a refusal names its
@@ -92,9 +98,9 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
         if method.server_streaming:
             stream = channel.unary_stream(path, **codecs)
 
-            def call(request, timeout):
+            def call(request, timeout, metadata):
                 # A watch never ends by itself: its first message (or a refusal) is the answer.
-                responses = stream(request, timeout=min(timeout, STREAM_TIMEOUT))
+                responses = stream(request, timeout=min(timeout, STREAM_TIMEOUT), metadata=metadata)
                 try:
                     next(responses, None)
                 finally:
@@ -109,20 +115,22 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
             database=None,  # no .hypothesis/ left in the checkout; a failure prints its example
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
-        @given(messages(method.input_type))
-        def one_request(request):
+        @given(messages(method.input_type), metadata())
+        def one_request(request, metadata):
             err = None
             try:
-                call(request, timeout=CALL_TIMEOUT)
+                call(request, timeout=CALL_TIMEOUT, metadata=metadata)
             except grpc.RpcError as raised:
                 err = raised
             code = grpc.StatusCode.OK if err is None else err.code()
-            assert code in EXPECTED, f"{code.name}: {err and err.details()!r} for {request!r}"
+            assert code in EXPECTED, f"{code.name}: {err and err.details()!r} for {request!r} {metadata!r}"
             if code != grpc.StatusCode.INVALID_ARGUMENT:
                 seen[code.name] += 1
                 return
             violations = field_violations(err)
-            assert violations, f"INVALID_ARGUMENT without BadRequest: {err.details()!r} for {request!r}"
+            assert violations, (
+                f"INVALID_ARGUMENT without BadRequest: {err.details()!r} for {request!r} {metadata!r}"
+            )
             assert all(v.field for v in violations), f"unnamed violation {violations} for {request!r}"
             if upstream_rejection(err):
                 seen["INVALID_ARGUMENT/upstream"] += 1
