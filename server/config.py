@@ -172,7 +172,10 @@ def parser() -> argparse.ArgumentParser:
         help=f"emulator: start the embedded AWS emulator; aws: real AWS with the default "
         f"credential chain (env {_ENV['backend']}; default emulator)",
     )
-    p.add_argument("--region", help=f"AWS region (env {_ENV['region']}, then AWS_REGION; default us-east-1)")
+    p.add_argument(
+        "--region",
+        help=f"AWS region (env {_ENV['region']}, then AWS_REGION, AWS_DEFAULT_REGION; default us-east-1)",
+    )
     p.add_argument("--aws-endpoint-url", help=f"override the AWS endpoint (env {_ENV['aws_endpoint_url']})")
     p.add_argument(
         "--emulator-address",

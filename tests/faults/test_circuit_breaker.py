@@ -15,6 +15,7 @@ from fault_helpers import aws_requests, create, error_info, eventually, failing,
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.codestar.v1 import connection_service_pb2 as cs
+from connfacade.codestar.v1 import host_service_pb2 as hs
 from connfacade.codestar.v1 import types_pb2 as cs_types
 from connfacade.server.backend.breaker import CIRCUIT_OPEN, BreakerSettings, BreakerState
 from connfacade.server.store import PollIntervals, StoreSettings
@@ -104,6 +105,40 @@ async def test_one_services_open_breaker_does_not_stop_the_other(apprunner, code
     )
     assert created.connection_arn
     assert state(facade, "codestar-connections") is BreakerState.CLOSED
+
+
+async def test_host_reads_fail_fast_while_the_codestar_breaker_is_open(codestar, hosts, control, facade):
+    """Hosts have no store to answer from: with CodeStar's breaker open, GetHost fails fast too."""
+    host_arn = (
+        await hosts.CreateHost(
+            hs.CreateHostRequest(
+                name="ghes",
+                provider_type=cs_types.PROVIDER_TYPE_GITHUB_ENTERPRISE_SERVER,
+                provider_endpoint="https://ghes.example.com",
+            )
+        )
+    ).host_arn
+    await control.inject_fault(
+        service="codestar-connections",
+        operation="*",
+        kind="error",
+        http_status=503,
+        code="ServiceUnavailableException",
+    )
+    for i in range(FAILURES):
+        await failing(
+            codestar.CreateConnection(
+                cs.CreateConnectionRequest(
+                    connection_name=f"fails-{i}", provider_type=cs_types.PROVIDER_TYPE_GITHUB
+                )
+            )
+        )
+    assert state(facade, "codestar-connections") is BreakerState.OPEN
+    reached = len(await control.requests(service="codestar-connections"))
+    err = await failing(hosts.GetHost(hs.GetHostRequest(host_arn=host_arn)))
+    assert err.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_info(err).reason == CIRCUIT_OPEN
+    assert len(await control.requests(service="codestar-connections")) == reached
 
 
 async def test_client_errors_do_not_open_the_breaker(apprunner, control, facade):
