@@ -1,3 +1,4 @@
+# Generated from client/aio.py by scripts/unasync.py: edit that file, then run the script.
 """Blocking clients of the facade, one per AWS service, with boto3-style method names.
 
 The same methods as :mod:`connfacade.client.aio`, over a plain ``grpc.Channel``,
