@@ -35,6 +35,7 @@ from connfacade.client.errors import (
     from_rpc_error,
 )
 from connfacade.client.paginators import AsyncPaginator, Paginator
+from connfacade.client.retry import RetryPolicy
 from connfacade.client.sync import AppRunnerClient, CodeStarConnectionsClient
 from connfacade.client.watch import AsyncConnectionWatch, ConnectionWatch, Resync
 
@@ -66,6 +67,7 @@ __all__ = [
     "ResourceExhaustedError",
     "ResourceInfo",
     "Resync",
+    "RetryPolicy",
     "RpcCancelledError",
     "UnauthenticatedError",
     "UnavailableError",

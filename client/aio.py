@@ -11,6 +11,7 @@ example ``[("x-request-id", "...")]``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Self, TypeVar
 
@@ -32,8 +33,9 @@ from connfacade.client._convert import (
     Timeout,
     VpcConfigurationArg,
 )
-from connfacade.client.errors import translate_rpc_errors
+from connfacade.client.errors import UnavailableError, translate_rpc_errors
 from connfacade.client.paginators import AsyncPaginator
+from connfacade.client.retry import Attempts, RetryPolicy, with_request_id
 from connfacade.client.watch import MAX_BACKOFF, AsyncConnectionWatch, WatchEvent, WatchRequest
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
@@ -66,10 +68,12 @@ class _AsyncClient:
         channel: grpc.aio.Channel | None,
         metadata: Metadata,
         timeout: float | None,
+        retry: RetryPolicy,
     ) -> None:
         self._owns_channel = channel is None
         self._channel = channel if channel is not None else grpc.aio.insecure_channel(target)
         self._defaults = _convert.CallDefaults.of(timeout, metadata)
+        self._retry = retry
 
     @property
     def channel(self) -> grpc.aio.Channel:
@@ -98,10 +102,28 @@ class _AsyncClient:
         request: _Req,
         timeout: Timeout,
         metadata: Metadata,
+        *,
+        mutation: bool = False,
     ) -> _Resp:
+        """One call, retried after UNAVAILABLE as the client's RetryPolicy says (see client/retry.py).
+
+        ``mutation`` (creates and deletes) sends a UUID ``x-request-id``, so that
+        the facade answers a retry with the first call's result.
+        """
         seconds, pairs = self._defaults.resolve(timeout, metadata)
-        with translate_rpc_errors():
-            return await rpc(request, timeout=seconds, metadata=pairs)
+        retry_safe = True
+        if mutation:
+            pairs, retry_safe = with_request_id(pairs)
+        attempts = Attempts(self._retry, seconds, retry=retry_safe)
+        while True:
+            try:
+                with translate_rpc_errors():
+                    return await rpc(request, timeout=attempts.timeout(), metadata=pairs)
+            except UnavailableError as err:
+                pause = attempts.pause_after(err)
+                if pause is None:
+                    raise
+            await asyncio.sleep(pause)
 
     def _watch(
         self,
@@ -129,8 +151,9 @@ class AppRunnerClient(_AsyncClient):
         channel: grpc.aio.Channel | None = None,
         metadata: Metadata = (),
         timeout: float | None = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so one shared default is safe
     ) -> None:
-        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout)
+        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout, retry=retry)
         self._stub = apprunner_grpc.ConnectionServiceStub(self._channel)
 
     async def create_connection(
@@ -148,7 +171,7 @@ class AppRunnerClient(_AsyncClient):
             provider_type=_convert.parse_enum(apprunner_pb2.ProviderType, provider_type),
             tags=_convert.build_tags(apprunner_pb2.Tag, tags),
         )
-        return await self._unary(self._stub.CreateConnection, request, timeout, metadata)
+        return await self._unary(self._stub.CreateConnection, request, timeout, metadata, mutation=True)
 
     async def list_connections(
         self,
@@ -188,7 +211,7 @@ class AppRunnerClient(_AsyncClient):
     ) -> apprunner_pb2.DeleteConnectionResponse:
         """Delete a connection; the response holds it as it was deleted."""
         request = apprunner_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return await self._unary(self._stub.DeleteConnection, request, timeout, metadata)
+        return await self._unary(self._stub.DeleteConnection, request, timeout, metadata, mutation=True)
 
     async def tag_resource(
         self,
@@ -325,8 +348,9 @@ class CodeStarConnectionsClient(_AsyncClient):
         channel: grpc.aio.Channel | None = None,
         metadata: Metadata = (),
         timeout: float | None = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so one shared default is safe
     ) -> None:
-        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout)
+        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout, retry=retry)
         self._connections = codestar_grpc.ConnectionServiceStub(self._channel)
         self._hosts = host_grpc.HostServiceStub(self._channel)
 
@@ -347,7 +371,9 @@ class CodeStarConnectionsClient(_AsyncClient):
             host_arn=host_arn,
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return await self._unary(self._connections.CreateConnection, request, timeout, metadata)
+        return await self._unary(
+            self._connections.CreateConnection, request, timeout, metadata, mutation=True
+        )
 
     async def get_connection(
         self,
@@ -388,7 +414,9 @@ class CodeStarConnectionsClient(_AsyncClient):
     ) -> codestar_pb2.DeleteConnectionResponse:
         """Delete a connection."""
         request = codestar_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return await self._unary(self._connections.DeleteConnection, request, timeout, metadata)
+        return await self._unary(
+            self._connections.DeleteConnection, request, timeout, metadata, mutation=True
+        )
 
     async def tag_resource(
         self,
@@ -508,7 +536,7 @@ class CodeStarConnectionsClient(_AsyncClient):
             vpc_configuration=_convert.build_vpc_configuration(vpc_configuration),
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return await self._unary(self._hosts.CreateHost, request, timeout, metadata)
+        return await self._unary(self._hosts.CreateHost, request, timeout, metadata, mutation=True)
 
     async def get_host(
         self,
@@ -542,7 +570,7 @@ class CodeStarConnectionsClient(_AsyncClient):
     ) -> host_pb2.DeleteHostResponse:
         """Delete a host."""
         request = host_pb2.DeleteHostRequest(host_arn=host_arn)
-        return await self._unary(self._hosts.DeleteHost, request, timeout, metadata)
+        return await self._unary(self._hosts.DeleteHost, request, timeout, metadata, mutation=True)
 
     async def update_host(
         self,

@@ -13,6 +13,7 @@ example ``[("x-request-id", "...")]``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Self, TypeVar
 
@@ -33,8 +34,9 @@ from connfacade.client._convert import (
     Timeout,
     VpcConfigurationArg,
 )
-from connfacade.client.errors import translate_rpc_errors
+from connfacade.client.errors import UnavailableError, translate_rpc_errors
 from connfacade.client.paginators import Paginator
+from connfacade.client.retry import Attempts, RetryPolicy, with_request_id
 from connfacade.client.watch import MAX_BACKOFF, ConnectionWatch, WatchEvent, WatchRequest
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
@@ -67,10 +69,12 @@ class _SyncClient:
         channel: grpc.Channel | None,
         metadata: Metadata,
         timeout: float | None,
+        retry: RetryPolicy,
     ) -> None:
         self._owns_channel = channel is None
         self._channel = channel if channel is not None else grpc.insecure_channel(target)
         self._defaults = _convert.CallDefaults.of(timeout, metadata)
+        self._retry = retry
 
     @property
     def channel(self) -> grpc.Channel:
@@ -99,10 +103,28 @@ class _SyncClient:
         request: _Req,
         timeout: Timeout,
         metadata: Metadata,
+        *,
+        mutation: bool = False,
     ) -> _Resp:
+        """One call, retried after UNAVAILABLE as the client's RetryPolicy says (see client/retry.py).
+
+        ``mutation`` (creates and deletes) sends a UUID ``x-request-id``, so that
+        the facade answers a retry with the first call's result.
+        """
         seconds, pairs = self._defaults.resolve(timeout, metadata)
-        with translate_rpc_errors():
-            return rpc(request, timeout=seconds, metadata=pairs)
+        retry_safe = True
+        if mutation:
+            pairs, retry_safe = with_request_id(pairs)
+        attempts = Attempts(self._retry, seconds, retry=retry_safe)
+        while True:
+            try:
+                with translate_rpc_errors():
+                    return rpc(request, timeout=attempts.timeout(), metadata=pairs)
+            except UnavailableError as err:
+                pause = attempts.pause_after(err)
+                if pause is None:
+                    raise
+            time.sleep(pause)
 
     def _watch(
         self,
@@ -130,8 +152,9 @@ class AppRunnerClient(_SyncClient):
         channel: grpc.Channel | None = None,
         metadata: Metadata = (),
         timeout: float | None = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so one shared default is safe
     ) -> None:
-        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout)
+        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout, retry=retry)
         self._stub = apprunner_grpc.ConnectionServiceStub(self._channel)
 
     def create_connection(
@@ -149,7 +172,7 @@ class AppRunnerClient(_SyncClient):
             provider_type=_convert.parse_enum(apprunner_pb2.ProviderType, provider_type),
             tags=_convert.build_tags(apprunner_pb2.Tag, tags),
         )
-        return self._unary(self._stub.CreateConnection, request, timeout, metadata)
+        return self._unary(self._stub.CreateConnection, request, timeout, metadata, mutation=True)
 
     def list_connections(
         self,
@@ -189,7 +212,7 @@ class AppRunnerClient(_SyncClient):
     ) -> apprunner_pb2.DeleteConnectionResponse:
         """Delete a connection; the response holds it as it was deleted."""
         request = apprunner_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return self._unary(self._stub.DeleteConnection, request, timeout, metadata)
+        return self._unary(self._stub.DeleteConnection, request, timeout, metadata, mutation=True)
 
     def tag_resource(
         self,
@@ -326,8 +349,9 @@ class CodeStarConnectionsClient(_SyncClient):
         channel: grpc.Channel | None = None,
         metadata: Metadata = (),
         timeout: float | None = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so one shared default is safe
     ) -> None:
-        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout)
+        super().__init__(target, channel=channel, metadata=metadata, timeout=timeout, retry=retry)
         self._connections = codestar_grpc.ConnectionServiceStub(self._channel)
         self._hosts = host_grpc.HostServiceStub(self._channel)
 
@@ -348,7 +372,7 @@ class CodeStarConnectionsClient(_SyncClient):
             host_arn=host_arn,
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return self._unary(self._connections.CreateConnection, request, timeout, metadata)
+        return self._unary(self._connections.CreateConnection, request, timeout, metadata, mutation=True)
 
     def get_connection(
         self,
@@ -389,7 +413,7 @@ class CodeStarConnectionsClient(_SyncClient):
     ) -> codestar_pb2.DeleteConnectionResponse:
         """Delete a connection."""
         request = codestar_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return self._unary(self._connections.DeleteConnection, request, timeout, metadata)
+        return self._unary(self._connections.DeleteConnection, request, timeout, metadata, mutation=True)
 
     def tag_resource(
         self,
@@ -509,7 +533,7 @@ class CodeStarConnectionsClient(_SyncClient):
             vpc_configuration=_convert.build_vpc_configuration(vpc_configuration),
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return self._unary(self._hosts.CreateHost, request, timeout, metadata)
+        return self._unary(self._hosts.CreateHost, request, timeout, metadata, mutation=True)
 
     def get_host(
         self,
@@ -543,7 +567,7 @@ class CodeStarConnectionsClient(_SyncClient):
     ) -> host_pb2.DeleteHostResponse:
         """Delete a host."""
         request = host_pb2.DeleteHostRequest(host_arn=host_arn)
-        return self._unary(self._hosts.DeleteHost, request, timeout, metadata)
+        return self._unary(self._hosts.DeleteHost, request, timeout, metadata, mutation=True)
 
     def update_host(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ BLOCKS = (
             "for scripts and threads that have no event loop.\n"
         ),
     ),
+    ("import asyncio\n", "import time\n"),
     ("import grpc\nimport grpc.aio\n", "import grpc\n"),
     ("self._channel.close(None)", "self._channel.close()"),
 )
@@ -45,6 +47,7 @@ WORDS = (
     (r"async def ", "def "),
     (r"async with ", "with "),
     (r"async for ", "for "),
+    (r"await asyncio\.sleep\(", "time.sleep("),
     (r"await ", ""),
     (r"__aenter__", "__enter__"),
     (r"__aexit__", "__exit__"),
@@ -63,7 +66,23 @@ def unasync(text: str) -> str:
         text = text.replace(old, new)
     for pattern, replacement in WORDS:
         text = re.sub(rf"\b{pattern}" if pattern[0].isalpha() else pattern, replacement, text)
-    return text
+    return _formatted(text)
+
+
+def _formatted(text: str) -> str:
+    """The text as ``ruff format`` lays it out: shorter lines may now fit on one."""
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run(
+        [str(ruff), "format", "--stdin-filename", str(TARGET), "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        sys.exit(f"unasync: ruff format failed: {done.stderr}")
+    return done.stdout
 
 
 def main(argv: list[str] | None = None) -> int:

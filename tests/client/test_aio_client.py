@@ -12,7 +12,7 @@ from google.rpc import error_details_pb2
 from scripted_server import APPRUNNER, CODESTAR, HOSTS, abort_with, rich_status
 
 from connfacade.apprunner.v1 import connection_service_pb2 as apprunner_pb2
-from connfacade.client import errors
+from connfacade.client import RetryPolicy, errors
 from connfacade.client.aio import AppRunnerClient, CodeStarConnectionsClient
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
 from connfacade.codestar.v1 import host_service_pb2 as host_pb2
@@ -91,7 +91,7 @@ async def test_unavailable_carries_retry_delay(scripted_server):
         [error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=3))],
     )
     scripted_server.on(CODESTAR, "ListConnections", abort_with(status))
-    async with CodeStarConnectionsClient(scripted_server.target) as client:
+    async with CodeStarConnectionsClient(scripted_server.target, retry=RetryPolicy(max_attempts=1)) as client:
         with pytest.raises(errors.UnavailableError) as caught:
             await client.list_connections()
     assert caught.value.retry_delay == 3.0
