@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from connfacade.server import callcontext
-from connfacade.server.domain import DomainError, Page
+from connfacade.server.domain import DeadlineExceeded, Page, Throttled, Unavailable
 from connfacade.server.store.pagetokens import PageTokens
 from connfacade.server.store.poller import Poller, PollIntervals
 from connfacade.server.store.reads import CacheResult, FreshReads, ReadInfo, ReadOptions
@@ -123,14 +123,18 @@ class ConnectionCache:
         if known is not None and not options.consistent and now - known[1] <= limit:
             callcontext.record_read(ReadInfo(CacheResult.HIT, self.store.revision, now - known[1]))
             return known[0]
+        version = self.store.tags_version(arn)
         try:
             tags = await fetch()
-        except DomainError:
-            if known is not None and now - known[1] <= self.settings.stale_limit:
+        except (Unavailable, Throttled, DeadlineExceeded):
+            # AWS could not answer now: memory within the stale limit will do, but
+            # not for a consistent read, and never over a definite answer (NotFound).
+            if not options.consistent and known is not None and now - known[1] <= self.settings.stale_limit:
                 callcontext.record_read(ReadInfo(CacheResult.STALE, self.store.revision, now - known[1]))
                 return known[0]
             raise
-        self.store.set_tags(arn, tags)
+        # A TagResource through the facade while AWS answered is newer than that answer.
+        self.store.set_tags(arn, tags, if_version=version, learned_at=now)
         callcontext.record_read(ReadInfo(CacheResult.MISS, self.store.revision, 0.0))
         return tags
 

@@ -122,5 +122,8 @@ class Poller:
                 aws_code=err.aws_code,
                 failures=self.failures,
             )
+        except Exception:  # a bug (an answer AWS never gave before) must not end polling
+            self.failures += 1
+            log.exception("poll.internal_error", service=self._store.service.value, failures=self.failures)
         else:
             self.failures = 0

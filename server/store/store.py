@@ -36,6 +36,7 @@ class _Entry:
     written_at: float  # monotonic time of the last change through the facade
     tags: tuple[Tag, ...] | None = None
     tags_at: float | None = None
+    tags_version: int = 0  # counts tag writes, so a fetch that began before one cannot undo it
 
 
 class ConnectionStore:
@@ -106,6 +107,11 @@ class ConnectionStore:
         if entry is None or entry.tags is None or entry.tags_at is None:
             return None
         return entry.tags, entry.tags_at
+
+    def tags_version(self, arn: str) -> int:
+        """A number that changes with every write of the connection's tags (0 if unknown)."""
+        entry = self._entries.get(arn_key(arn))
+        return entry.tags_version if entry is not None else 0
 
     # ---- changing ----------------------------------------------------------
 
@@ -195,14 +201,28 @@ class ConnectionStore:
         event = self._drop(key)
         return self._record([event])[0] if event else None
 
-    def set_tags(self, arn: str, tags: Sequence[Tag]) -> None:
-        """Remembers the connection's complete tag set (no watch event: tags are not in it)."""
+    def set_tags(
+        self,
+        arn: str,
+        tags: Sequence[Tag],
+        *,
+        if_version: int | None = None,
+        learned_at: float | None = None,
+    ) -> None:
+        """Remembers the connection's complete tag set (no watch event: tags are not in it).
+
+        ``if_version``: only if no tag write happened since `tags_version` said so
+        (a fetch from AWS that began before a write-through is older than it).
+        ``learned_at``: when the tags were known to be right (default: now).
+        """
         entry = self._entries.get(arn_key(arn))
-        if entry is not None:
-            if entry.tags is not None and entry.tags != tuple(tags):
-                self.revision += 1  # a change; first learning them is not
-            entry.tags = tuple(tags)
-            entry.tags_at = self._clock()
+        if entry is None or (if_version is not None and entry.tags_version != if_version):
+            return
+        if entry.tags is not None and entry.tags != tuple(tags):
+            self.revision += 1  # a change; first learning them is not
+        entry.tags = tuple(tags)
+        entry.tags_at = self._clock() if learned_at is None else learned_at
+        entry.tags_version += 1
 
     def merge_tags(self, arn: str, added: Sequence[Tag] = (), removed: Sequence[str] = ()) -> None:
         """Write-through of TagResource / UntagResource onto known tags."""
@@ -213,4 +233,5 @@ class ConnectionStore:
         merged.update({t.key: t for t in added})
         for key in removed:
             merged.pop(key, None)
-        self.set_tags(arn, list(merged.values()))
+        # Only the changed keys are news: the rest is as fresh as it was.
+        self.set_tags(arn, list(merged.values()), learned_at=known[1])

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
-from connfacade.server.store import PollIntervals, StoreSettings
+from connfacade.server.domain import Service
+from connfacade.server.store import ConnectionCache, PollIntervals, StoreSettings
 
 FAST = 0.1
 
@@ -96,3 +97,22 @@ async def test_a_new_pending_connection_wakes_a_slow_poller(apprunner, control, 
 
 async def _more_polls_than(control, n):
     return await polls(control) > n
+
+
+async def test_an_unexpected_error_in_a_poll_is_a_failed_poll_not_the_end_of_polling():
+    """A listing that raises something no one planned for (a bug) backs off; the next poll still runs."""
+    answers = [ValueError("'UPDATING' is not a valid ConnectionStatus"), []]
+
+    async def lister():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    cache = ConnectionCache(Service.APPRUNNER, lister, StoreSettings(poll=False))
+    await cache.poller.poll_once()
+    assert cache.poller.failures == 1
+    assert cache.store.synced_at is None
+    await cache.poller.poll_once()
+    assert cache.poller.failures == 0
+    assert cache.store.synced_at is not None
