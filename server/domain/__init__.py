@@ -32,6 +32,7 @@ from connfacade.server.domain.models import (
     Service,
     Tag,
     VpcConfiguration,
+    arn_key,
 )
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "Unavailable",
     "UpstreamInternal",
     "VpcConfiguration",
+    "arn_key",
 ]

@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 if TYPE_CHECKING:
     from datetime import datetime
 
+CODECONNECTIONS = "arn:aws:codeconnections:"
+CODESTAR = "arn:aws:codestar-connections:"
+
+
+def arn_key(arn: str) -> str:
+    """One key for both names of a CodeStar ARN (AWS's 2024 rename); other ARNs are their own key."""
+    return CODESTAR + arn.removeprefix(CODECONNECTIONS) if arn.startswith(CODECONNECTIONS) else arn
+
 
 class Service(enum.Enum):
     """The AWS service a resource belongs to (its botocore service name)."""

@@ -14,13 +14,13 @@ from connfacade.server.domain import (
     Service,
     Tag,
     VpcConfiguration,
+    arn_key,
 )
 from connfacade.server.operations import shapes
 from connfacade.server.operations.idempotency import IdempotencyCache
 from connfacade.server.operations.paging import all_items, first_nonempty_page
 from connfacade.server.operations.validation import check
 from connfacade.server.store import ConnectionCache, StoreSettings
-from connfacade.server.store.store import arn_key
 from connfacade.server.store.waiting import wait_for
 from connfacade.server.store.watch import WatchFilter
 

@@ -16,6 +16,8 @@ import tomllib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from connfacade.server.domain import arn_key
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -57,9 +59,10 @@ class Principal:
         """Whether a resource with this name and/or ARN is in scope."""
         if not self.scopes:
             return True
+        key = arn_key(arn)  # either spelling of a CodeStar ARN matches either spelling of a scope
         for scope in self.scopes:
             if scope.startswith("arn:"):
-                if arn and arn.startswith(scope):
+                if arn and key.startswith(arn_key(scope)):
                     return True
             elif name and name.startswith(scope):
                 return True

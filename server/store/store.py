@@ -12,21 +12,13 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from connfacade.server.domain import Connection, ConnectionStatus
+from connfacade.server.domain import Connection, ConnectionStatus, arn_key
 from connfacade.server.store.events import ChangeEvent, EventType
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from connfacade.server.domain import Service, Tag
-
-CODECONNECTIONS = "arn:aws:codeconnections:"
-CODESTAR = "arn:aws:codestar-connections:"
-
-
-def arn_key(arn: str) -> str:
-    """One key for both names of a CodeStar ARN (AWS's 2024 rename)."""
-    return CODESTAR + arn.removeprefix(CODECONNECTIONS) if arn.startswith(CODECONNECTIONS) else arn
 
 
 @dataclass(slots=True)

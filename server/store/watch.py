@@ -15,9 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from connfacade.server.domain import OutOfRange, QuotaExceeded
+from connfacade.server.domain import OutOfRange, QuotaExceeded, arn_key
 from connfacade.server.store.resume import RESYNC, Position, ResumeTokens
-from connfacade.server.store.store import arn_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
