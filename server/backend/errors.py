@@ -15,9 +15,13 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     NoCredentialsError,
+    PartialCredentialsError,
     ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
 )
 from botocore.model import ListShape, OperationNotFoundError, Shape, StructureShape
 
@@ -59,6 +63,7 @@ _AUTHENTICATION = {
     "ExpiredTokenException",
     "IncompleteSignature",
     "MissingAuthenticationToken",
+    "RequestExpired",  # the signature's time is off: a clock to fix, not a request to resend
 }
 _PERMISSION = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"}
 _INVALID = {"InvalidRequestException", "ValidationException", "InvalidInputException"}
@@ -69,7 +74,16 @@ _CONFLICT = {
     "ConcurrentModificationException",
 }
 _QUOTA = {"ServiceQuotaExceededException", "LimitExceededException"}
-_UNAVAILABLE = {"ResourceUnavailableException", "ServiceUnavailable", "ServiceUnavailableException"}
+_UNAVAILABLE = {
+    "ResourceUnavailableException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    # 4xx answers that botocore itself counts as transient: worth a retry, not the caller's mistake.
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "BandwidthLimitExceeded",
+}
 _RESOURCE_PARAMS = ("ConnectionArn", "HostArn", "ResourceArn", "HostArnFilter")
 _INTERNAL = {
     "InternalServiceErrorException",
@@ -310,6 +324,13 @@ def translate_transport_error(err: BaseException, operation: str) -> DomainError
     if isinstance(err, NoCredentialsError):
         return AuthenticationFailed(
             f"{operation}: the facade has no AWS credentials", aws_code="NoCredentials"
+        )
+    if isinstance(err, (CredentialRetrievalError, PartialCredentialsError, TokenRetrievalError, SSOError)):
+        # An IRSA / STS / SSO problem of the facade's own credentials: AWS itself is
+        # not failing (so no breaker failure), and the caller cannot fix it by retrying.
+        return AuthenticationFailed(
+            f"{operation}: the facade's AWS credentials could not be loaded ({type(err).__name__})",
+            aws_code=type(err).__name__,
         )
     if isinstance(err, (ReadTimeoutError, ConnectTimeoutError, asyncio.TimeoutError)):
         return Unavailable(f"{operation}: AWS did not answer in time", aws_code="Timeout")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from botocore.exceptions import CredentialRetrievalError, NoCredentialsError, PartialCredentialsError
 from status_details import details_of, trailer
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
+from connfacade.server.backend.errors import translate_transport_error
+from connfacade.server.domain import AuthenticationFailed, Unavailable
 
 UNKNOWN_AR = "arn:aws:apprunner:us-east-1:123456789012:connection/ghost/0123456789abcdef0123456789abcdef"
 UNKNOWN_CS = (
@@ -45,6 +48,9 @@ INJECTED = [
     (400, "AccessDeniedException", grpc.StatusCode.PERMISSION_DENIED, {"ErrorInfo"}),
     (400, "UnrecognizedClientException", grpc.StatusCode.UNAUTHENTICATED, {"ErrorInfo"}),
     (403, "InvalidSignatureException", grpc.StatusCode.UNAUTHENTICATED, {"ErrorInfo"}),
+    (400, "RequestExpired", grpc.StatusCode.UNAUTHENTICATED, {"ErrorInfo"}),
+    (408, "RequestTimeoutException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
+    (400, "PriorRequestNotComplete", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
 ]
 
 
@@ -148,3 +154,19 @@ async def test_unexpected_failure_is_internal_without_a_traceback(apprunner, con
     err = await failing(apprunner.ListConnections(ar.ListConnectionsRequest()))
     assert err.code() in {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL}
     assert "Traceback" not in err.details()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CredentialRetrievalError(provider="container-role", error_msg="connection refused"),
+        PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+        NoCredentialsError(),
+    ],
+    ids=["credential-retrieval", "partial-credentials", "no-credentials"],
+)
+def test_the_facades_own_credential_failures_are_authentication_failures_not_outages(error):
+    """IRSA/STS trouble is no AWS outage: not UNAVAILABLE (retry), and no circuit-breaker failure."""
+    mapped = translate_transport_error(error, "CreateConnection")
+    assert isinstance(mapped, AuthenticationFailed)
+    assert not isinstance(mapped, Unavailable)
