@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -430,6 +431,35 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     return settings
 
 
+# No numeric setting may be negative (or NaN); these need at least one, those more than zero
+# (a zero buffer or history breaks watches, a zero interval polls in a busy loop).
+_AT_LEAST_ONE = frozenset(
+    {
+        "history_limit",
+        "watch_buffer",
+        "max_watchers",
+        "aws_max_attempts",
+        "aws_max_pool_connections",
+        "max_message_bytes",
+        "audit_max_bytes",
+    }
+)
+_POSITIVE = frozenset({"poll_fast", "poll_slow", "poll_max_backoff", "bookmark_interval", "breaker_reset"})
+
+
+def _number(name: str, raw: str, kind: type[int | float]) -> int | float:
+    value = kind(raw)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {raw!r}")
+    if name in _AT_LEAST_ONE and value < 1:
+        raise ValueError(f"{name} must be at least 1, not {raw!r}")
+    if name in _POSITIVE and value <= 0:
+        raise ValueError(f"{name} must be more than 0, not {raw!r}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {raw!r}")
+    return value
+
+
 def _convert(name: str, raw: str, default: object, choices: Iterable[object] | None = None) -> object:
     if isinstance(default, str) and choices is not None and raw not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, not {raw!r}")
@@ -437,10 +467,8 @@ def _convert(name: str, raw: str, default: object, choices: Iterable[object] | N
         if raw not in {"on", "off", "true", "false"}:
             raise ValueError(f"{name} must be on or off, not {raw!r}")
         return raw in {"on", "true"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    if isinstance(default, (int, float)):
+        return _number(name, raw, type(default))
     if isinstance(default, tuple):
         return _items(raw)
     return raw.strip()

@@ -117,6 +117,34 @@ def test_a_bad_number_is_a_usage_error():
     assert caught.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CONNFACADE_HISTORY_LIMIT", "0"),
+        ("CONNFACADE_WATCH_BUFFER", "0"),
+        ("CONNFACADE_RATE_LIMIT", "-1"),
+        ("CONNFACADE_MAX_STALENESS", "nan"),
+        ("CONNFACADE_STALE_LIMIT", "inf"),
+        ("CONNFACADE_POLL_FAST", "0"),
+    ],
+    ids=[
+        "no-history",
+        "no-watch-buffer",
+        "negative-rate",
+        "nan-staleness",
+        "infinite-stale-limit",
+        "busy-poll",
+    ],
+)
+def test_a_number_out_of_its_range_is_a_usage_error_naming_the_setting(variable, value, capsys):
+    """A value the server could not run with stops it at start, not at its first write-through."""
+    with pytest.raises(SystemExit) as caught:
+        config.load([], environ={variable: value})
+    assert caught.value.code == 2
+    name = next(n for n, v in config._ENV.items() if v == variable)
+    assert name in capsys.readouterr().err
+
+
 def test_an_environment_value_outside_the_choices_is_a_usage_error():
     """CONNFACADE_AWS_RETRY_MODE gets the same check of its choices as --aws-retry-mode."""
     with pytest.raises(SystemExit) as caught:
