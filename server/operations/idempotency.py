@@ -113,9 +113,12 @@ class IdempotencyCache:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         task.add_done_callback(lambda done: self._forget_failure(key, entry, done))
-        async with callcontext.bounded("waiting for AWS"):
-            result = await asyncio.shield(task)
-        callcontext.record_aws_request_id(own.aws_request_id)
+        try:
+            async with callcontext.bounded("waiting for AWS"):
+                result = await asyncio.shield(task)
+        finally:
+            # Also on failure: the caller's error and audit record name AWS's request id.
+            callcontext.record_aws_request_id(own.aws_request_id)
         return result
 
     async def settle(self, grace: float) -> int:

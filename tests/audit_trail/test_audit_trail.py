@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 
 import grpc
 import pytest
@@ -41,6 +42,19 @@ async def test_concurrent_mutations_each_get_exactly_one_record(apprunner, audit
     assert ok["responseElements"]["connection"]["connection_arn"].startswith("arn:aws:apprunner:")
     failed = next(r for r in found if r["statusCode"] != "OK")
     assert failed["errorCode"] == "InvalidRequestException"
+
+
+async def test_a_failed_create_under_a_request_id_records_awss_request_id(apprunner, audit_records):
+    """With a UUID x-request-id the AWS call runs apart from the caller; its failure still names AWS's id."""
+    await apprunner.CreateConnection(create_request("taken"))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await apprunner.CreateConnection(
+            create_request("taken"), metadata=(("x-request-id", str(uuid.uuid4())),)
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # AWS: the name exists
+    failed = next(r for r in audit_records() if r["statusCode"] != "OK")
+    assert failed["awsRequestID"]
+    assert dict(caught.value.trailing_metadata())["x-aws-request-id"] == failed["awsRequestID"]
 
 
 async def test_the_record_is_written_before_the_answer(apprunner, audit_records):
