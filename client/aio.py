@@ -118,7 +118,7 @@ class _AsyncClient:
         while True:
             try:
                 with translate_rpc_errors():
-                    return await rpc(request, timeout=attempts.timeout(), metadata=pairs)
+                    return await rpc(request, timeout=attempts.begin(), metadata=pairs)
             except UnavailableError as err:
                 pause = attempts.pause_after(err)
                 if pause is None:

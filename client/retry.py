@@ -74,8 +74,8 @@ class Attempts:
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._made = 0
 
-    def timeout(self) -> float | None:
-        """The deadline of the next attempt, in seconds from now (the call's, whatever is left of it)."""
+    def begin(self) -> float | None:
+        """Starts an attempt; its deadline in seconds from now (the call's, whatever is left of it)."""
         self._made += 1
         if self._deadline is None:
             return None

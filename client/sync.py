@@ -119,7 +119,7 @@ class _SyncClient:
         while True:
             try:
                 with translate_rpc_errors():
-                    return rpc(request, timeout=attempts.timeout(), metadata=pairs)
+                    return rpc(request, timeout=attempts.begin(), metadata=pairs)
             except UnavailableError as err:
                 pause = attempts.pause_after(err)
                 if pause is None:

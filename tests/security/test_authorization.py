@@ -38,6 +38,22 @@ async def create(stub: pb_grpc.ConnectionServiceStub, name: str) -> pb.Connectio
     return response.connection
 
 
+async def create_hosts(hosts: host_grpc.HostServiceStub, *names: str) -> dict[str, str]:
+    """GitHub Enterprise hosts made by the editor: their ARNs by name."""
+    arns = {}
+    for name in names:
+        response = await hosts.CreateHost(
+            host_pb.CreateHostRequest(
+                name=name,
+                provider_type=types_pb2.PROVIDER_TYPE_GITHUB_ENTERPRISE_SERVER,
+                provider_endpoint=f"https://{name}.example.com",
+            ),
+            metadata=bearer("editor"),
+        )
+        arns[name] = response.host_arn
+    return arns
+
+
 async def denied(call: object) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call  # type: ignore[misc]
@@ -237,17 +253,7 @@ async def test_a_codestar_arn_is_checked_against_the_name_it_belongs_to(
 
 async def test_a_host_outside_the_prefix_is_denied_and_left_out_of_listings(hosts: host_grpc.HostServiceStub):
     """Hosts: team-a cannot get team-b's host, and ListHosts shows only team-a's."""
-    arns = {}
-    for name in ("team-a-ghe", "team-b-ghe"):
-        response = await hosts.CreateHost(
-            host_pb.CreateHostRequest(
-                name=name,
-                provider_type=types_pb2.PROVIDER_TYPE_GITHUB_ENTERPRISE_SERVER,
-                provider_endpoint=f"https://{name}.example.com",
-            ),
-            metadata=bearer("editor"),
-        )
-        arns[name] = response.host_arn
+    arns = await create_hosts(hosts, "team-a-ghe", "team-b-ghe")
     await denied(
         hosts.GetHost(host_pb.GetHostRequest(host_arn=arns["team-b-ghe"]), metadata=bearer("team-a"))
     )
@@ -259,17 +265,7 @@ async def test_a_scoped_editor_tags_its_own_host_but_not_another_through_the_con
     codestar: cs_grpc.ConnectionServiceStub, hosts: host_grpc.HostServiceStub
 ):
     """The CodeStar tag RPCs take host ARNs too: team-a's host is found by name, team-b's is denied."""
-    arns = {}
-    for name in ("team-a-tagged", "team-b-tagged"):
-        response = await hosts.CreateHost(
-            host_pb.CreateHostRequest(
-                name=name,
-                provider_type=types_pb2.PROVIDER_TYPE_GITHUB_ENTERPRISE_SERVER,
-                provider_endpoint=f"https://{name}.example.com",
-            ),
-            metadata=bearer("editor"),
-        )
-        arns[name] = response.host_arn
+    arns = await create_hosts(hosts, "team-a-tagged", "team-b-tagged")
     tags = [types_pb2.Tag(key="team", value="a")]
     await codestar.TagResource(
         cs_pb.TagResourceRequest(resource_arn=arns["team-a-tagged"], tags=tags), metadata=bearer("team-a")
