@@ -62,18 +62,23 @@ class ConnectionCache:
             stale_limit=settings.stale_limit,
             clock=clock,
         )
-        self.hub = WatchHub(self.store, buffer_size=settings.watch_buffer, max_watchers=settings.max_watchers)
+        self.hub = WatchHub(
+            self.store,
+            buffer_size=settings.watch_buffer,
+            max_watchers=settings.max_watchers,
+            on_named_watch=lambda: self.poller.wake(),  # noqa: PLW0108 - the poller is made next
+        )
         self.poller = Poller(
-            self.store, self.flight, settings.intervals, waiting=lambda: self.hub.waiters, clock=clock
+            self.store, self.flight, settings.intervals, attended=self.hub.attended, clock=clock
         )
         self.tokens = PageTokens()
         self._read_observers: list[Callable[[CacheResult], None]] = []
-        # A new pending connection must switch a slow-sleeping poller to the fast interval now.
-        self.store.subscribe(self._wake_on_pending)
+        # A new (or changed) pending connection must switch a slow-sleeping poller to fast now.
+        self.store.subscribe(self._note_pending)
 
-    def _wake_on_pending(self, events: Sequence[ChangeEvent]) -> None:
+    def _note_pending(self, events: Sequence[ChangeEvent]) -> None:
         if any(e.connection.pending for e in events):
-            self.poller.wake()
+            self.poller.pending_changed()
 
     def observe_reads(self, observer: Callable[[CacheResult], None]) -> None:
         """Calls ``observer`` with how each read was answered (hit, miss or stale)."""
