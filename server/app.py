@@ -186,7 +186,7 @@ async def start_facade(
     )
     caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
     for name, cache in caches.items():
-        metrics.track_store(name, cache.store)
+        metrics.track_cache(name, cache)
     access = access or Access(Gate())  # a gate of its own: limits and counts are per server
     gate = access.gate
     server = grpc.aio.server(

@@ -65,6 +65,7 @@ class Settings:
     rate_burst: int = 0
     max_watchers_per_principal: int = 0
     max_message_bytes: int = 2**20
+    poll_pending_window: float = 600.0
 
     @property
     def emulator_host_port(self) -> tuple[str, int]:
@@ -78,7 +79,10 @@ class Settings:
             max_staleness=self.max_staleness,
             stale_limit=self.stale_limit,
             intervals=PollIntervals(
-                fast=self.poll_fast, slow=self.poll_slow, max_backoff=self.poll_max_backoff
+                fast=self.poll_fast,
+                slow=self.poll_slow,
+                max_backoff=self.poll_max_backoff,
+                pending_window=self.poll_pending_window,
             ),
             watch_buffer=self.watch_buffer,
             max_watchers=self.max_watchers,
@@ -154,6 +158,7 @@ _ENV = {
     "rate_burst": "CONNFACADE_RATE_BURST",
     "max_watchers_per_principal": "CONNFACADE_MAX_WATCHERS_PER_PRINCIPAL",
     "max_message_bytes": "CONNFACADE_MAX_MESSAGE_BYTES",
+    "poll_pending_window": "CONNFACADE_POLL_PENDING_WINDOW",
 }
 
 
@@ -257,7 +262,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--poll-fast",
         **seconds,  # type: ignore[arg-type]
-        help=f"poll interval while a connection is pending or waited for (env {_ENV['poll_fast']}; "
+        help=f"poll interval while a connection is waited for or watched by name, and for "
+        f"--poll-pending-window after a pending connection appeared or changed (env {_ENV['poll_fast']}; "
         "default 2)",
     )
     p.add_argument(
@@ -269,6 +275,13 @@ def parser() -> argparse.ArgumentParser:
         "--poll-max-backoff",
         **seconds,  # type: ignore[arg-type]
         help=f"longest wait between polls while AWS fails (env {_ENV['poll_max_backoff']}; default 60)",
+    )
+    p.add_argument(
+        "--poll-pending-window",
+        **seconds,  # type: ignore[arg-type]
+        help=f"how long a pending connection that appeared or changed keeps the fast interval with "
+        f"nobody waiting for or watching it; then it is polled at the slow interval "
+        f"(env {_ENV['poll_pending_window']}; default 600)",
     )
     p.add_argument(
         "--watch-buffer",

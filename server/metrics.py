@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from prometheus_client import (
@@ -13,6 +13,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from connfacade.server.store.reads import CacheResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -25,6 +30,15 @@ class TrackedStore(Protocol):
     def __len__(self) -> int: ...
 
     def age(self) -> float | None: ...
+
+
+class TrackedCache(Protocol):
+    """What the metrics read of a store's cache: the store, and how reads were answered."""
+
+    @property
+    def store(self) -> TrackedStore: ...
+
+    def observe_reads(self, observer: Callable[[CacheResult], None]) -> None: ...
 
 
 class TrackedBreaker(Protocol):
@@ -128,6 +142,14 @@ class Metrics:
         self.last_good_poll_age.labels(service).set_function(
             lambda: -1.0 if (a := store.age()) is None else a
         )
+
+    def track_cache(self, service: str, cache: TrackedCache) -> None:
+        """Exports a cache's store (`track_store`) and counts its reads by result."""
+        self.track_store(service, cache.store)
+        # One child per result, made now: every result shows (as 0) before it first happens,
+        # and a read costs no label lookup.
+        reads = {result: self.cache_reads.labels(service, result.value) for result in CacheResult}
+        cache.observe_reads(lambda result: reads[result].inc())
 
     def render(self) -> bytes:
         """The exposition text."""

@@ -48,7 +48,9 @@ def list_page(
 
     ``query`` holds the filters: a token only works again with the same ones.
     A pending ``empty_pages`` request answers an empty page with a valid token,
-    as App Runner really does.
+    as App Runner really does. A token names a position, so that token is the
+    one the call was given (on a first page, the start's): empty pages in a
+    row repeat it.
     """
     scoped = {"operation": f"{call.service}.{call.operation}", "region": call.region, **query}
     after = 0

@@ -150,6 +150,9 @@ class EmulatorControl:
         result: dict[str, Any] = await self._call("GET", "/config")
         return result
 
-    async def empty_pages(self, n: int = 1, service: str = "apprunner") -> None:
-        """Make the next ``n`` list calls of ``service`` answer an empty page with a valid NextToken."""
+    async def empty_pages(self, n: int | None = 1, service: str = "apprunner") -> None:
+        """Make the next ``n`` list calls of ``service`` answer an empty page with a valid NextToken.
+
+        ``n`` None: every list call, until a new count or a reset.
+        """
         await self._call("POST", "/empty-pages", {"Count": n, "Service": service})

@@ -201,12 +201,15 @@ class Control:
         return {"ConnectionArn": resource.arn, "InUse": in_use}
 
     async def empty_pages(self, request: web.Request) -> dict[str, Any]:
-        """The next ``Count`` list calls of ``Service`` (default apprunner) answer empty, with a token."""
+        """The next ``Count`` list calls of ``Service`` (default apprunner) answer empty, with a token.
+
+        ``Count`` null: every list call does, until a new count or a reset (a listing that never ends).
+        """
         body = await _body(request)
         count, service = body.get("Count", 1), body.get("Service", APPRUNNER)
         if service not in (APPRUNNER, CODESTAR):
             raise _bad(f"Service must be {APPRUNNER} or {CODESTAR}")
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise _bad("Count must be a non-negative integer")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
+            raise _bad("Count must be a non-negative integer or null")
         self._core.state.empty_pages[service] = count
         return {"EmptyPages": dict(self._core.state.empty_pages)}

@@ -168,7 +168,7 @@ class EmulatorState:
     apprunner: dict[str, dict[str, AppRunnerConnection]] = field(default_factory=dict)
     codestar: dict[str, CodeStarConnection] = field(default_factory=dict)
     hosts: dict[str, Host] = field(default_factory=dict)
-    empty_pages: dict[str, int] = field(default_factory=dict)
+    empty_pages: dict[str, int | None] = field(default_factory=dict)  # service -> count; None: for ever
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_seq(self) -> int:
@@ -229,6 +229,8 @@ class EmulatorState:
     def take_empty_page(self, service: str) -> bool:
         """Whether the next list call of ``service`` must answer an empty page with a token."""
         left = self.empty_pages.get(service, 0)
+        if left is None:
+            return True
         if left <= 0:
             return False
         self.empty_pages[service] = left - 1

@@ -62,17 +62,33 @@ class ConnectionCache:
             stale_limit=settings.stale_limit,
             clock=clock,
         )
-        self.hub = WatchHub(self.store, buffer_size=settings.watch_buffer, max_watchers=settings.max_watchers)
+        self.hub = WatchHub(
+            self.store,
+            buffer_size=settings.watch_buffer,
+            max_watchers=settings.max_watchers,
+            on_named_watch=lambda: self.poller.wake(),  # noqa: PLW0108 - the poller is made next
+        )
         self.poller = Poller(
-            self.store, self.flight, settings.intervals, waiting=lambda: self.hub.waiters, clock=clock
+            self.store, self.flight, settings.intervals, attended=self.hub.attended, clock=clock
         )
         self.tokens = PageTokens()
-        # A new pending connection must switch a slow-sleeping poller to the fast interval now.
-        self.store.subscribe(self._wake_on_pending)
+        self._read_observers: list[Callable[[CacheResult], None]] = []
+        # A new (or changed) pending connection must switch a slow-sleeping poller to fast now.
+        self.store.subscribe(self._note_pending)
 
-    def _wake_on_pending(self, events: Sequence[ChangeEvent]) -> None:
+    def _note_pending(self, events: Sequence[ChangeEvent]) -> None:
         if any(e.connection.pending for e in events):
-            self.poller.wake()
+            self.poller.pending_changed()
+
+    def observe_reads(self, observer: Callable[[CacheResult], None]) -> None:
+        """Calls ``observer`` with how each read was answered (hit, miss or stale)."""
+        self._read_observers.append(observer)
+
+    def _answered(self, info: ReadInfo) -> None:
+        """Reports a read's outcome: to the caller's response metadata and to the observers."""
+        callcontext.record_read(info)
+        for observer in self._read_observers:
+            observer(info.result)
 
     async def _refresh(self) -> None:
         started = self._clock()
@@ -121,7 +137,7 @@ class ConnectionCache:
         limit = self.settings.max_staleness if options.max_staleness is None else options.max_staleness
         now = self._clock()
         if known is not None and not options.consistent and now - known[1] <= limit:
-            callcontext.record_read(ReadInfo(CacheResult.HIT, self.store.revision, now - known[1]))
+            self._answered(ReadInfo(CacheResult.HIT, self.store.revision, now - known[1]))
             return known[0]
         version = self.store.tags_version(arn)
         try:
@@ -130,14 +146,14 @@ class ConnectionCache:
             # AWS could not answer now: memory within the stale limit will do, but
             # not for a consistent read, and never over a definite answer (NotFound).
             if not options.consistent and known is not None and now - known[1] <= self.settings.stale_limit:
-                callcontext.record_read(ReadInfo(CacheResult.STALE, self.store.revision, now - known[1]))
+                self._answered(ReadInfo(CacheResult.STALE, self.store.revision, now - known[1]))
                 return known[0]
             raise
         # A TagResource through the facade while AWS answered is newer than that answer.
         self.store.set_tags(arn, tags, if_version=version, learned_at=now)
-        callcontext.record_read(ReadInfo(CacheResult.MISS, self.store.revision, 0.0))
+        self._answered(ReadInfo(CacheResult.MISS, self.store.revision, 0.0))
         return tags
 
     async def read_recorded(self) -> None:
-        """`read` with the current call's options; the outcome goes to its response metadata."""
-        callcontext.record_read(await self.read(callcontext.read_options()))
+        """`read` with the current call's options; the outcome goes to its response metadata and metrics."""
+        self._answered(await self.read(callcontext.read_options()))

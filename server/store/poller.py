@@ -26,17 +26,23 @@ log = structlog.get_logger("connfacade.poller")
 class PollIntervals:
     """Seconds between polls; see docs/store.md."""
 
-    fast: float = 2.0  # while a connection is pending or someone waits
+    fast: float = 2.0  # while someone waits or watches, and for a while after a pending connection changed
     slow: float = 15.0  # otherwise
     jitter: float = 0.1  # ± fraction of the interval
     max_backoff: float = 60.0  # cap of the exponential backoff after failures
+    # How long a pending connection that appeared or changed keeps the fast interval
+    # by itself: a handshake nobody waits for may never come.
+    pending_window: float = 600.0
 
 
 class Poller:
     """Refreshes ``store`` through ``refresh`` (the store's single flight).
 
     A refresh made for a reader counts as a poll, so readers and the poller
-    never both call AWS for the same freshness.
+    never both call AWS for the same freshness. It polls fast while
+    ``attended()`` (someone waits for or watches a connection's handshake),
+    and for ``pending_window`` after `pending_changed`, if a connection is
+    still pending then; slow otherwise.
     """
 
     def __init__(
@@ -45,7 +51,7 @@ class Poller:
         refresh: SingleFlight[None],
         intervals: PollIntervals,
         *,
-        waiting: Callable[[], int] = lambda: 0,
+        attended: Callable[[], bool] = lambda: False,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -56,17 +62,27 @@ class Poller:
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._waiting = waiting  # callers waiting for a status change want the fast interval
+        self._attended = attended
+        self._pending_changed_at: float | None = None
         self.failures = 0
         self._last_attempt: float | None = None
 
     def interval(self) -> float:
         """The next wait: fast, slow or backing off, with jitter."""
-        fast = self._store.has_pending() or self._waiting() > 0
+        fast = self._attended() or (self._pending_recently() and self._store.has_pending())
         base = self.intervals.fast if fast else self.intervals.slow
         if self.failures:
             base = min(self.intervals.max_backoff, self.intervals.fast * 2**self.failures)
         return base * (1 + self._rng.uniform(-self.intervals.jitter, self.intervals.jitter))
+
+    def _pending_recently(self) -> bool:
+        changed = self._pending_changed_at
+        return changed is not None and self._clock() - changed <= self.intervals.pending_window
+
+    def pending_changed(self) -> None:
+        """A pending connection appeared or changed: the fast interval for the pending window, from now."""
+        self._pending_changed_at = self._clock()
+        self.wake()
 
     def start(self) -> None:
         """Starts polling now (the first poll warms the store)."""
@@ -76,7 +92,7 @@ class Poller:
             )
 
     def wake(self) -> None:
-        """Re-evaluates the interval now (a waiter arrived)."""
+        """Re-evaluates the interval now (a waiter or watcher arrived)."""
         self._wake.set()
 
     async def stop(self) -> None:
@@ -106,7 +122,7 @@ class Poller:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=due)
-                interval = self.interval()  # woken: a waiter may want the fast interval
+                interval = self.interval()  # woken: a waiter or a change may want the fast interval
 
     async def poll_once(self) -> None:
         """One poll; failures are logged and back off, never raised."""

@@ -93,6 +93,10 @@ class ConnectionStore:
         """Whether any connection waits for its handshake."""
         return any(e.connection.status is ConnectionStatus.PENDING_HANDSHAKE for e in self._entries.values())
 
+    def pending(self) -> list[Connection]:
+        """The connections that wait for their handshake."""
+        return [e.connection for e in self._entries.values() if e.connection.pending]
+
     def tags(self, arn: str) -> tuple[tuple[Tag, ...], float] | None:
         """The connection's tags and when they were learned, if known."""
         entry = self._entries.get(arn_key(arn))

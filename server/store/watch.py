@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ from connfacade.server.domain import OutOfRange, QuotaExceeded, arn_key
 from connfacade.server.store.resume import RESYNC, Position, ResumeTokens
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from connfacade.server.domain import Connection, ConnectionStatus, ProviderType
     from connfacade.server.store.events import ChangeEvent
@@ -39,6 +39,11 @@ class WatchFilter:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arns", frozenset(arn_key(a) for a in self.arns))
+
+    @property
+    def named(self) -> bool:
+        """Whether the filter names its connections (by ARN or name), rather than taking a kind of them."""
+        return bool(self.arns or self.names)
 
     def matches(self, c: Connection) -> bool:
         """Whether ``c`` passes every non-empty filter."""
@@ -103,7 +108,12 @@ class WatchHub:
     """Every watcher of one store."""
 
     def __init__(
-        self, store: ConnectionStore, *, buffer_size: int = 1000, max_watchers: int = 20_000
+        self,
+        store: ConnectionStore,
+        *,
+        buffer_size: int = 1000,
+        max_watchers: int = 20_000,
+        on_named_watch: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.tokens = ResumeTokens(store.service.value)
@@ -111,6 +121,11 @@ class WatchHub:
         self.max_watchers = max_watchers
         self._watchers: set[Watcher] = set()
         self._waiters: set[Watcher] = set()
+        # What open watch streams name, counted, so that "is a pending connection
+        # watched?" costs a look-up per pending connection, not a pass over every watcher.
+        self._named_arns: Counter[str] = Counter()
+        self._named_names: Counter[str] = Counter()
+        self._on_named_watch = on_named_watch
         self._drained = asyncio.Event()
         self._drained.set()
         store.subscribe(self._dispatch)
@@ -122,6 +137,21 @@ class WatchHub:
     def waiters(self) -> int:
         """Open WaitForConnection calls."""
         return len(self._waiters)
+
+    def attended(self) -> bool:
+        """Whether someone waits (WaitForConnection) or a watch stream names a pending connection.
+
+        A stream that names no connection (all of them, or a kind) does not
+        count: a dashboard is no reason to poll AWS fast for a handshake
+        nobody may ever complete.
+        """
+        if self._waiters:
+            return True
+        if not self._named_arns and not self._named_names:
+            return False
+        return any(
+            self._named_arns[arn_key(c.arn)] or self._named_names[c.name] for c in self.store.pending()
+        )
 
     def _dispatch(self, events: Sequence[ChangeEvent]) -> None:
         for watcher in (*self._watchers, *self._waiters):
@@ -155,6 +185,11 @@ class WatchHub:
         watcher = Watcher(flt, self.buffer_size, position=position.revision if position else current)
         self._watchers.add(watcher)
         self._drained.clear()
+        if flt.named:
+            self._named_arns.update(flt.arns)
+            self._named_names.update(flt.names)
+            if self._on_named_watch is not None:
+                self._on_named_watch()
         return Opening(watcher, items, replay, current)
 
     def open_waiter(self, flt: WatchFilter) -> Watcher:
@@ -176,6 +211,9 @@ class WatchHub:
 
     def close(self, watcher: Watcher) -> None:
         """Forgets a watcher and its buffer."""
+        if watcher in self._watchers and watcher.filter.named:
+            _forget(self._named_arns, watcher.filter.arns)
+            _forget(self._named_names, watcher.filter.names)
         self._watchers.discard(watcher)
         self._waiters.discard(watcher)
         watcher.buffer.clear()
@@ -195,3 +233,11 @@ class WatchHub:
     def token(self, revision: int, *, in_snapshot: bool = False) -> str:
         """The resume token of a stream standing at ``revision``."""
         return self.tokens.issue(Position(revision, in_snapshot))
+
+
+def _forget(counts: Counter[str], keys: Iterable[str]) -> None:
+    """One fewer of each key; a key none is left of goes."""
+    for key in keys:
+        counts[key] -= 1
+        if counts[key] <= 0:
+            del counts[key]

@@ -86,12 +86,15 @@ def test_store_settings_carry_every_store_field():
             "8",
             "--history-limit",
             "9",
+            "--poll-pending-window",
+            "10",
         ],
         environ={},
     )
     store = settings.store_settings
     assert (store.max_staleness, store.stale_limit) == (1.0, 2.0)
     assert (store.intervals.fast, store.intervals.slow, store.intervals.max_backoff) == (3.0, 4.0, 5.0)
+    assert store.intervals.pending_window == 10.0
     assert (store.watch_buffer, store.max_watchers, store.bookmark_interval, store.history_limit) == (
         6,
         7,

@@ -167,3 +167,27 @@ async def test_empty_pages_for_codestar(codestar, control) -> None:
     first = await codestar.list_connections()
     assert (first["Connections"], "NextToken" in first) == ([], True)
     assert len((await codestar.list_connections(NextToken=first["NextToken"]))["Connections"]) == 1
+
+
+async def test_empty_pages_in_a_row_repeat_the_token_of_their_position(apprunner, control) -> None:
+    """A token names a position: an empty page hands back the token it was asked with."""
+    await apprunner.create_connection(ConnectionName="conn-0", ProviderType="GITHUB")
+    await control.empty_pages(3)
+    first = await apprunner.list_connections()
+    second = await apprunner.list_connections(NextToken=first["NextToken"])
+    third = await apprunner.list_connections(NextToken=second["NextToken"])
+    assert first["NextToken"] == second["NextToken"] == third["NextToken"]
+    assert [c["ConnectionName"] for c in third["ConnectionSummaryList"]] == []
+
+
+async def test_empty_pages_for_ever_until_a_new_count(apprunner, control) -> None:
+    """Count null: every list call answers an empty page with a token, until a count of 0."""
+    await apprunner.create_connection(ConnectionName="conn-0", ProviderType="GITHUB")
+    await control.empty_pages(None)
+    token = (await apprunner.list_connections())["NextToken"]
+    for _ in range(5):
+        page = await apprunner.list_connections(NextToken=token)
+        assert (page["ConnectionSummaryList"], page["NextToken"]) == ([], token)
+    await control.empty_pages(0)
+    last = await apprunner.list_connections(NextToken=token)
+    assert [c["ConnectionName"] for c in last["ConnectionSummaryList"]] == ["conn-0"]

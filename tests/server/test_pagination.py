@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import grpc
+import pytest
+from status_details import details_of
+
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
+from connfacade.server.operations.paging import ENDLESS, MAX_EMPTY_HOPS
+
+CONSISTENT = (("x-connfacade-consistent-read", "true"),)
 
 
 async def make_apprunner(apprunner, n):
@@ -38,6 +45,32 @@ async def test_empty_aws_page_with_token_is_followed(apprunner, control):
     page = await apprunner.ListConnections(ar.ListConnectionsRequest())
     assert sorted(c.connection_name for c in page.connection_summary_list) == ["conn-000", "conn-001"]
     assert len(await control.requests(operation="ListConnections")) == 2
+
+
+async def list_calls(control, service):
+    return len(await control.requests(service=service, operation="ListConnections"))
+
+
+async def test_consecutive_empty_pages_cost_one_aws_call_each(apprunner, control):
+    """Two empty pages in a row (one position, so one token) cost two calls more, not a failed listing."""
+    await make_apprunner(apprunner, 3)
+    await control.clear_requests()
+    await control.empty_pages(2)
+    page = await apprunner.ListConnections(ar.ListConnectionsRequest(), metadata=CONSISTENT)
+    assert [c.connection_name for c in page.connection_summary_list] == ["conn-000", "conn-001", "conn-002"]
+    assert await list_calls(control, "apprunner") == 3  # empty, empty, the items
+
+
+async def test_a_listing_that_never_ends_is_unavailable_not_a_hang(apprunner, control):
+    """Empty pages for ever end the read with UNAVAILABLE, RetryInfo and reason EndlessListing."""
+    await control.empty_pages(None)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await apprunner.ListConnections(ar.ListConnectionsRequest(), metadata=CONSISTENT)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    details = details_of(caught.value)
+    assert details["ErrorInfo"].reason == ENDLESS
+    assert "RetryInfo" in details
+    assert await list_calls(control, "apprunner") == MAX_EMPTY_HOPS + 1
 
 
 async def test_codestar_connections_paginate(codestar):

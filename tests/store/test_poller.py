@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -116,3 +117,89 @@ async def test_an_unexpected_error_in_a_poll_is_a_failed_poll_not_the_end_of_pol
     await cache.poller.poll_once()
     assert cache.poller.failures == 0
     assert cache.store.synced_at is not None
+
+
+WINDOW = 1.0  # the pending window of the tests below, seconds
+SETTLE = 5 * FAST  # margin for a fast poll computed just before the window ended
+QUIET = 10 * FAST  # how long "no polls" is watched: ~10 polls at the fast interval
+
+
+class TestPendingWindow:
+    """A pending connection keeps the poller fast for a window, then only while attended."""
+
+    @pytest.fixture
+    def store_settings(self):
+        return StoreSettings(
+            intervals=PollIntervals(fast=FAST, slow=60.0, jitter=0.0, max_backoff=0.8, pending_window=WINDOW)
+        )
+
+    async def forgotten(self, apprunner, control, facade):
+        """A pending connection created, polled fast for the window, then left alone past it."""
+        await eventually(lambda: _synced(facade))
+        created_at = time.monotonic()
+        created = (
+            await apprunner.CreateConnection(
+                ar.CreateConnectionRequest(connection_name="forgotten", provider_type=ar.PROVIDER_TYPE_GITHUB)
+            )
+        ).connection
+        await eventually(lambda: _more_polls_than(control, 3))  # fast within the window
+        await asyncio.sleep(max(0.0, created_at + WINDOW + SETTLE - time.monotonic()))
+        await control.clear_requests()
+        return created
+
+    async def polls_while_quiet(self, control):
+        """Polls that reach AWS in the next QUIET seconds."""
+        before = await polls(control)
+        await asyncio.sleep(QUIET)
+        return await polls(control) - before
+
+    async def test_after_the_window_nobody_attends_it_and_it_is_polled_slowly(
+        self, apprunner, control, facade
+    ):
+        """Past the pending window, with nobody waiting or watching, it is polled at the slow interval."""
+        await self.forgotten(apprunner, control, facade)
+        assert await self.polls_while_quiet(control) <= 1  # fast would be ~10
+
+    async def test_a_waiter_brings_back_the_fast_interval(self, apprunner, control, facade):
+        """WaitForConnection on a forgotten pending connection polls fast again, and sees the handshake."""
+        created = await self.forgotten(apprunner, control, facade)
+        wait = asyncio.ensure_future(
+            apprunner.WaitForConnection(
+                ar.WaitForConnectionRequest(connection_arn=created.connection_arn), timeout=30
+            )
+        )
+        await eventually(lambda: _more_polls_than(control, 3))
+        await control.complete_handshake(created.connection_arn, status="AVAILABLE")
+        assert (await wait).connection.status == ar.CONNECTION_STATUS_AVAILABLE
+
+    async def test_a_stream_naming_it_brings_back_the_fast_interval(self, apprunner, control, facade):
+        """A WatchConnections stream naming the forgotten connection by ARN polls fast while open."""
+        created = await self.forgotten(apprunner, control, facade)
+        stream = apprunner.WatchConnections(
+            ar.WatchConnectionsRequest(connection_arns=[created.connection_arn])
+        )
+        try:
+            await stream.read()  # the snapshot: the stream is open
+            await eventually(lambda: _more_polls_than(control, 3))
+        finally:
+            stream.cancel()
+
+    async def test_a_stream_of_every_connection_does_not_count_as_attending_it(
+        self, apprunner, control, facade
+    ):
+        """A stream naming no connection (a dashboard) leaves a forgotten one at the slow interval."""
+        await self.forgotten(apprunner, control, facade)
+        stream = apprunner.WatchConnections(ar.WatchConnectionsRequest())
+        try:
+            await stream.read()
+            assert await self.polls_while_quiet(control) <= 1
+        finally:
+            stream.cancel()
+
+    async def test_a_new_pending_connection_starts_a_new_window(self, apprunner, control, facade):
+        """Past the window, another pending connection appearing makes the poller fast again."""
+        await self.forgotten(apprunner, control, facade)
+        await apprunner.CreateConnection(
+            ar.CreateConnectionRequest(connection_name="newcomer", provider_type=ar.PROVIDER_TYPE_GITHUB)
+        )
+        await eventually(lambda: _more_polls_than(control, 3))
