@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from connfacade.server import callcontext
 from connfacade.server.backend.errors import translate_client_error, translate_transport_error
+from connfacade.server.backend.retries import answer_quotas_at_once
 from connfacade.server.domain import Service
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class AioBotoBackend:
             region_name=region,
             # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
             # adaptive adds client-side rate limiting on top of standard's backoff.
+            # Either way a quota answer is not retried (see `answer_quotas_at_once`).
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
@@ -72,6 +74,7 @@ class AioBotoBackend:
                 service.value, endpoint_url=self.endpoint_url, config=self._config, **extra
             )
             self._clients[service] = await self._stack.enter_async_context(client)
+            answer_quotas_at_once(self._clients[service])
 
     async def close(self) -> None:
         """Closes the clients and their connection pools."""

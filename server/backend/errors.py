@@ -73,7 +73,9 @@ _CONFLICT = {
     "UnsupportedOperationException",
     "ConcurrentModificationException",
 }
-_QUOTA = {"ServiceQuotaExceededException", "LimitExceededException"}
+# A quota answer stays a quota whatever its HTTP status (codeconnections models
+# LimitExceededException as 429), and is never retried (see `retries`).
+QUOTA_CODES = frozenset({"ServiceQuotaExceededException", "LimitExceededException"})
 _UNAVAILABLE = {
     "ResourceUnavailableException",
     "ServiceUnavailable",
@@ -97,7 +99,7 @@ _INTERNAL = {
 # Checked in order: the first row whose codes contain AWS's code wins.
 _TABLE: tuple[tuple[frozenset[str], type[DomainError]], ...] = (
     (frozenset(_THROTTLING), Throttled),
-    (frozenset(_QUOTA), QuotaExceeded),
+    (QUOTA_CODES, QuotaExceeded),
     (frozenset(_CONFLICT), Conflict),
     (frozenset(_INVALID), InvalidRequest),
     (frozenset(_PERMISSION), PermissionDenied),
@@ -110,15 +112,16 @@ _TABLE: tuple[tuple[frozenset[str], type[DomainError]], ...] = (
 def _kind(code: str, status: int, message: str) -> type[DomainError]:
     if code == "ResourceNotFoundException":
         return NotFound
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
-        return Throttled
     # A connection that a service still uses cannot be deleted; App Runner says
     # so only in the message of an InvalidRequestException.
     if code == "InvalidRequestException" and "in use" in message.lower():
         return Conflict
+    # AWS's code says what happened; the HTTP status only speaks for codes not known here.
     for codes, kind in _TABLE:
         if code in codes:
             return kind
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return Throttled
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return UpstreamInternal
     return InvalidRequest if status >= HTTPStatus.BAD_REQUEST else UpstreamInternal

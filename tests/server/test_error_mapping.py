@@ -113,6 +113,19 @@ async def test_quota_reached_is_resource_exhausted(apprunner, control):
     assert "QuotaFailure" in details_of(err)
 
 
+@pytest.mark.parametrize("aws_code", ["LimitExceededException", "ServiceQuotaExceededException"])
+async def test_a_quota_answered_with_http_429_is_resource_exhausted_not_throttling(
+    apprunner, control, aws_code
+):
+    """AWS's code decides: a quota sent with 429 (as codeconnections models it) is RESOURCE_EXHAUSTED."""
+    await control.inject_fault(
+        operation="CreateConnection", kind="error", http_status=429, code=aws_code, message="quota", count=1
+    )
+    err = await failing(apprunner.CreateConnection(create_ar()))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert set(details_of(err)) == {"QuotaFailure", "ErrorInfo"}
+
+
 async def test_deleting_a_connection_in_use_is_failed_precondition(apprunner, control):
     """A connection still used by a service cannot be deleted: FAILED_PRECONDITION."""
     arn = (await apprunner.CreateConnection(create_ar())).connection.connection_arn
