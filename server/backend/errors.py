@@ -34,6 +34,7 @@ from connfacade.server.domain import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    PreconditionViolation,
     QuotaExceeded,
     Throttled,
     Unavailable,
@@ -67,17 +68,20 @@ _AUTHENTICATION = {
 }
 _PERMISSION = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"}
 _INVALID = {"InvalidRequestException", "ValidationException", "InvalidInputException"}
+# CodeStar's answer when the host a request names is not AVAILABLE. A pending host
+# leaves PENDING only when a person completes its setup: retrying cannot help.
+_HOST_NOT_AVAILABLE = "ResourceUnavailableException"
 _CONFLICT = {
     "InvalidStateException",
     "ConflictException",
     "UnsupportedOperationException",
     "ConcurrentModificationException",
+    _HOST_NOT_AVAILABLE,
 }
 # A quota answer stays a quota whatever its HTTP status (codeconnections models
 # LimitExceededException as 429), and is never retried (see `retries`).
 QUOTA_CODES = frozenset({"ServiceQuotaExceededException", "LimitExceededException"})
 _UNAVAILABLE = {
-    "ResourceUnavailableException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
     # 4xx answers that botocore itself counts as transient: worth a retry, not the caller's mistake.
@@ -158,6 +162,9 @@ def translate_client_error(
         return QuotaExceeded(
             message, subject=f"{service.value}:{operation}", aws_code=code, aws_request_id=request_id
         )
+    if kind is Conflict and code == _HOST_NOT_AVAILABLE and params.get("HostArn"):
+        unmet = PreconditionViolation("HOST_NOT_AVAILABLE", str(params["HostArn"]), message)
+        return Conflict(message, preconditions=[unmet], aws_code=code, aws_request_id=request_id)
     return kind(message, aws_code=code, aws_request_id=request_id)
 
 

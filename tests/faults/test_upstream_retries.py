@@ -1,5 +1,5 @@
 """botocore's retries on a real facade: throttling is retried, then reported with RetryInfo;
-a quota answer is not retried.
+a quota answer, or a host that is not AVAILABLE, is answered after one AWS call.
 
 Attempts are counted in the emulator's request log.
 """
@@ -9,9 +9,16 @@ from __future__ import annotations
 import grpc
 import pytest
 from botocore.retries import quota
-from fault_helpers import MAX_ATTEMPTS, aws_requests, create, error_info, failing, retry_info
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from fault_helpers import (
+    MAX_ATTEMPTS,
+    aws_requests,
+    create,
+    error_info,
+    failing,
+    precondition_failure,
+    quota_failure,
+    retry_info,
+)
 
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import host_service_pb2 as hs
@@ -26,17 +33,6 @@ GHES = types_pb2.PROVIDER_TYPE_GITHUB_ENTERPRISE_SERVER
 async def codestar_requests(control, operation: str) -> int:
     """How many CodeStar calls of ``operation`` reached the emulator."""
     return len(await control.requests(service=CODESTAR, operation=operation))
-
-
-def quota_failure(err: grpc.aio.AioRpcError) -> error_details_pb2.QuotaFailure | None:
-    """The QuotaFailure packed into ``err``, if any."""
-    status = rpc_status.from_call(err)
-    for packed in status.details if status is not None else ():
-        if packed.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
-            found = error_details_pb2.QuotaFailure()
-            packed.Unpack(found)
-            return found
-    return None
 
 
 async def full_of_tags(codestar) -> str:
@@ -132,3 +128,25 @@ async def test_quota_answers_leave_botocores_retry_budget_to_throttling(backend,
     await control.inject_fault(service=CODESTAR, operation="ListConnections", kind="throttle", count=2)
     await backend.call(Service.CODESTAR, "ListConnections", {})
     assert await codestar_requests(control, "ListConnections") == MAX_ATTEMPTS
+
+
+async def test_a_connection_through_a_host_that_is_not_available_is_failed_precondition(
+    codestar, hosts, control
+):
+    """CreateConnection on a PENDING host: FAILED_PRECONDITION naming the host, after one AWS call.
+
+    Only a person completing the host's setup can make it succeed, so the
+    answer carries no RetryInfo: retrying, by botocore or the caller, cannot help.
+    """
+    host = await hosts.CreateHost(
+        hs.CreateHostRequest(name="h", provider_type=GHES, provider_endpoint="https://h.example")
+    )
+    err = await failing(
+        codestar.CreateConnection(cs.CreateConnectionRequest(connection_name="c", host_arn=host.host_arn))
+    )
+    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(err).reason == "ResourceUnavailableException"
+    unmet = precondition_failure(err)
+    assert [(v.type, v.subject) for v in unmet.violations] == [("HOST_NOT_AVAILABLE", host.host_arn)]
+    assert retry_info(err) is None
+    assert await codestar_requests(control, "CreateConnection") == 1

@@ -42,7 +42,7 @@ INJECTED = [
     (429, "TooManyRequestsException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
     (400, "InvalidStateException", grpc.StatusCode.FAILED_PRECONDITION, {"ErrorInfo"}),
     (409, "ConflictException", grpc.StatusCode.FAILED_PRECONDITION, {"ErrorInfo"}),
-    (400, "ResourceUnavailableException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
+    (400, "ResourceUnavailableException", grpc.StatusCode.FAILED_PRECONDITION, {"ErrorInfo"}),
     (500, "InternalServiceErrorException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
     (503, "ServiceUnavailable", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
     (400, "AccessDeniedException", grpc.StatusCode.PERMISSION_DENIED, {"ErrorInfo"}),
