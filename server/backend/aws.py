@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from connfacade.server import callcontext
 from connfacade.server.backend.errors import translate_client_error, translate_transport_error
@@ -91,7 +91,7 @@ class AioBotoBackend:
         await self.close()
 
     async def call(self, service: Service, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Calls one AWS operation; every failure leaves as a domain error."""
+        """Calls one AWS operation; every failure of AWS or of reaching it leaves as a domain error."""
         client = self._clients.get(service)
         if client is None:
             raise RuntimeError("AioBotoBackend.call before start()")
@@ -104,6 +104,11 @@ class AioBotoBackend:
                 meta = err.response.get("ResponseMetadata", {})
                 callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
                 raise translate_client_error(err, service, operation, params) from err
+            except ParamValidationError:
+                # botocore refused to send what the facade's own validation let through:
+                # the facade's bug, not AWS's state. It leaves as an unexpected error
+                # (INTERNAL with a request id, its traceback logged), never as a status to retry.
+                raise
             except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
                 raise translate_transport_error(err, operation) from err
         callcontext.record_aws_request_id(str(response.get("ResponseMetadata", {}).get("RequestId", "")))
