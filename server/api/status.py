@@ -33,7 +33,7 @@ from connfacade.server.domain import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from connfacade.server.domain import FieldViolation
+    from connfacade.server.domain import FieldViolation, PreconditionViolation
 
 ERROR_DOMAIN = "connfacade.aws"
 FACADE_DOMAIN = "connfacade"  # errors of the facade's own making (access, limits, positions)
@@ -66,6 +66,19 @@ def _bad_request(violations: Sequence[FieldViolation]) -> error_details_pb2.BadR
     return error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in violations
+        ]
+    )
+
+
+def _precondition_failure(
+    violations: Sequence[PreconditionViolation],
+) -> error_details_pb2.PreconditionFailure:
+    return error_details_pb2.PreconditionFailure(
+        violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type=v.type, subject=v.subject, description=v.description
+            )
             for v in violations
         ]
     )
@@ -137,7 +150,8 @@ def _details(err: DomainError) -> tuple[grpc.StatusCode, list[object]]:  # noqa:
                 _error_info(err),
             ]
         case Conflict():
-            return grpc.StatusCode.FAILED_PRECONDITION, [_error_info(err)]
+            unmet = [_precondition_failure(err.preconditions)] if err.preconditions else []
+            return grpc.StatusCode.FAILED_PRECONDITION, [_error_info(err), *unmet]
         case PermissionDenied():
             return grpc.StatusCode.PERMISSION_DENIED, [_error_info(err)]
         case AuthenticationFailed():

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, Self
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from connfacade.server import callcontext
 from connfacade.server.backend.errors import translate_client_error, translate_transport_error
+from connfacade.server.backend.retries import answer_quotas_at_once
 from connfacade.server.domain import Service
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class AioBotoBackend:
             region_name=region,
             # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
             # adaptive adds client-side rate limiting on top of standard's backoff.
+            # Either way a quota answer is not retried (see `answer_quotas_at_once`).
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
@@ -72,6 +74,7 @@ class AioBotoBackend:
                 service.value, endpoint_url=self.endpoint_url, config=self._config, **extra
             )
             self._clients[service] = await self._stack.enter_async_context(client)
+            answer_quotas_at_once(self._clients[service])
 
     async def close(self) -> None:
         """Closes the clients and their connection pools."""
@@ -88,7 +91,7 @@ class AioBotoBackend:
         await self.close()
 
     async def call(self, service: Service, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Calls one AWS operation; every failure leaves as a domain error."""
+        """Calls one AWS operation; every failure of AWS or of reaching it leaves as a domain error."""
         client = self._clients.get(service)
         if client is None:
             raise RuntimeError("AioBotoBackend.call before start()")
@@ -101,6 +104,11 @@ class AioBotoBackend:
                 meta = err.response.get("ResponseMetadata", {})
                 callcontext.record_aws_request_id(str(meta.get("RequestId", "")))
                 raise translate_client_error(err, service, operation, params) from err
+            except ParamValidationError:
+                # botocore refused to send what the facade's own validation let through:
+                # the facade's bug, not AWS's state. It leaves as an unexpected error
+                # (INTERNAL with a request id, its traceback logged), never as a status to retry.
+                raise
             except (BotoCoreError, aiohttp.ClientError, OSError, TimeoutError) as err:
                 raise translate_transport_error(err, operation) from err
         callcontext.record_aws_request_id(str(response.get("ResponseMetadata", {}).get("RequestId", "")))

@@ -34,6 +34,7 @@ from connfacade.server.domain import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    PreconditionViolation,
     QuotaExceeded,
     Throttled,
     Unavailable,
@@ -67,15 +68,20 @@ _AUTHENTICATION = {
 }
 _PERMISSION = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"}
 _INVALID = {"InvalidRequestException", "ValidationException", "InvalidInputException"}
+# CodeStar's answer when the host a request names is not AVAILABLE. A pending host
+# leaves PENDING only when a person completes its setup: retrying cannot help.
+_HOST_NOT_AVAILABLE = "ResourceUnavailableException"
 _CONFLICT = {
     "InvalidStateException",
     "ConflictException",
     "UnsupportedOperationException",
     "ConcurrentModificationException",
+    _HOST_NOT_AVAILABLE,
 }
-_QUOTA = {"ServiceQuotaExceededException", "LimitExceededException"}
+# A quota answer stays a quota whatever its HTTP status (codeconnections models
+# LimitExceededException as 429), and is never retried (see `retries`).
+QUOTA_CODES = frozenset({"ServiceQuotaExceededException", "LimitExceededException"})
 _UNAVAILABLE = {
-    "ResourceUnavailableException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
     # 4xx answers that botocore itself counts as transient: worth a retry, not the caller's mistake.
@@ -97,7 +103,7 @@ _INTERNAL = {
 # Checked in order: the first row whose codes contain AWS's code wins.
 _TABLE: tuple[tuple[frozenset[str], type[DomainError]], ...] = (
     (frozenset(_THROTTLING), Throttled),
-    (frozenset(_QUOTA), QuotaExceeded),
+    (QUOTA_CODES, QuotaExceeded),
     (frozenset(_CONFLICT), Conflict),
     (frozenset(_INVALID), InvalidRequest),
     (frozenset(_PERMISSION), PermissionDenied),
@@ -110,15 +116,16 @@ _TABLE: tuple[tuple[frozenset[str], type[DomainError]], ...] = (
 def _kind(code: str, status: int, message: str) -> type[DomainError]:
     if code == "ResourceNotFoundException":
         return NotFound
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
-        return Throttled
     # A connection that a service still uses cannot be deleted; App Runner says
     # so only in the message of an InvalidRequestException.
     if code == "InvalidRequestException" and "in use" in message.lower():
         return Conflict
+    # AWS's code says what happened; the HTTP status only speaks for codes not known here.
     for codes, kind in _TABLE:
         if code in codes:
             return kind
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return Throttled
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return UpstreamInternal
     return InvalidRequest if status >= HTTPStatus.BAD_REQUEST else UpstreamInternal
@@ -155,6 +162,9 @@ def translate_client_error(
         return QuotaExceeded(
             message, subject=f"{service.value}:{operation}", aws_code=code, aws_request_id=request_id
         )
+    if kind is Conflict and code == _HOST_NOT_AVAILABLE and params.get("HostArn"):
+        unmet = PreconditionViolation("HOST_NOT_AVAILABLE", str(params["HostArn"]), message)
+        return Conflict(message, preconditions=[unmet], aws_code=code, aws_request_id=request_id)
     return kind(message, aws_code=code, aws_request_id=request_id)
 
 

@@ -31,6 +31,9 @@ class MeteredBackend:
         except DomainError as err:
             outcome = err.aws_code or type(err).__name__
             raise
+        except Exception as err:
+            outcome = type(err).__name__  # a bug of the facade's, e.g. botocore refusing the request
+            raise
         finally:
             self._metrics.upstream_calls.labels(service.value, operation, outcome).inc()
             self._metrics.upstream_latency.labels(service.value, operation).observe(

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
 class AwsBackend(Protocol):
     """Calls an AWS operation with already-validated parameters.
 
-    Returns AWS's JSON response as a dict, and raises only
-    `connfacade.server.domain.DomainError` subclasses.
+    Returns AWS's JSON response as a dict. Failures of AWS, or of reaching
+    it, are `connfacade.server.domain.DomainError` subclasses; anything else
+    (botocore refusing parameters the facade should never have passed) is a
+    bug of the facade and leaves as it is, to be answered INTERNAL.
     """
 
     async def call(self, service: Service, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:

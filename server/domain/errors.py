@@ -22,6 +22,15 @@ class FieldViolation:
     description: str
 
 
+@dataclass(frozen=True, slots=True)
+class PreconditionViolation:
+    """One unmet precondition: its kind (``HOST_NOT_AVAILABLE``), what it is about (an ARN), and why."""
+
+    type: str
+    subject: str
+    description: str
+
+
 class DomainError(Exception):
     """Base of every failure the facade reports to callers.
 
@@ -143,7 +152,21 @@ class DeadlineExceeded(DomainError):
 
 
 class Conflict(DomainError):
-    """The resource is in a state that does not allow the operation."""
+    """The resource is in a state that does not allow the operation.
+
+    ``preconditions`` name the resources whose state must change first, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        preconditions: Sequence[PreconditionViolation] = (),
+        aws_code: str = "",
+        aws_request_id: str = "",
+    ) -> None:
+        super().__init__(message, aws_code=aws_code, aws_request_id=aws_request_id)
+        self.preconditions = list(preconditions)
 
 
 class PermissionDenied(DomainError):

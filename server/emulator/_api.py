@@ -100,14 +100,14 @@ class AwsApi:
             return json_response(body, request_id)
         except AwsError as error:
             entry["ErrorCode"] = error.code
-            return error_response(error, request_id)
+            return error_response(error, request_id, service)
         except _DroppedError:
             raise
         except Exception:  # noqa: BLE001 - whatever breaks, the client gets AWS's 500, never a traceback
             _log.exception("emulator_internal_error", request_id=request_id, operation=entry["Operation"])
             code = INTERNAL_ERROR_CODE.get(service or APPRUNNER, "InternalServiceErrorException")
             entry["ErrorCode"] = code
-            return error_response(AwsError(code, "An internal error occurred.", 500), request_id)
+            return error_response(AwsError(code, "An internal error occurred.", 500), request_id, service)
 
     async def _inject_faults(self, request: web.Request, service: str, operation: str) -> None:
         latency_ms, fault = self._core.faults.take(service, operation)

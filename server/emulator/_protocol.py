@@ -23,13 +23,24 @@ SERVICES = (APPRUNNER, CODESTAR)
 # InternalServiceErrorException, CodeStar connections InternalServerException.
 INTERNAL_ERROR_CODE = {APPRUNNER: "InternalServiceErrorException", CODESTAR: "InternalServerException"}
 
+# The models that state each error's HTTP status, in the order asked. CodeStar
+# connections' own model states none; the same service under its new name,
+# codeconnections, states them for the same error shapes.
+_STATUS_MODELS = {APPRUNNER: (APPRUNNER,), CODESTAR: (CODESTAR, "codeconnections")}
+# An AWS JSON 1.0 client error whose status no model states.
+DEFAULT_ERROR_STATUS = 400
+
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 
 
 class AwsError(Exception):
-    """An error AWS would answer with: code, message and HTTP status."""
+    """An error AWS would answer with: code, message and HTTP status.
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    Without a status, the answer has the one the service's model gives the code
+    (see `error_status`).
+    """
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -97,6 +108,27 @@ def json_response(body: dict[str, Any], request_id: str, status: int = 200) -> w
     )
 
 
-def error_response(error: AwsError, request_id: str) -> web.Response:
-    """AWS's error document: ``{"__type": code, "message": text}``."""
-    return json_response({"__type": error.code, "message": error.message}, request_id, error.status)
+@functools.cache
+def modeled_status(service: str, code: str) -> int | None:
+    """The HTTP status botocore's models give error ``code`` of ``service``; None when none does."""
+    for name in _STATUS_MODELS.get(service, ()):
+        for shape in service_model(name).error_shapes:
+            error = shape.metadata.get("error", {})
+            if code in (shape.name, error.get("code")) and "httpStatusCode" in error:
+                return int(error["httpStatusCode"])
+    return None
+
+
+def error_status(error: AwsError, service: str | None) -> int:
+    """The status ``error`` is answered with: its own, else its model's, else 400."""
+    if error.status is not None:
+        return error.status
+    modeled = modeled_status(service, error.code) if service is not None else None
+    return DEFAULT_ERROR_STATUS if modeled is None else modeled
+
+
+def error_response(error: AwsError, request_id: str, service: str | None) -> web.Response:
+    """AWS's error document ``{"__type": code, "message": text}`` with `error_status`."""
+    return json_response(
+        {"__type": error.code, "message": error.message}, request_id, error_status(error, service)
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -291,3 +292,51 @@ async def test_hosts_are_taggable(codestar) -> None:
         {"Key": "a", "Value": "1"},
         {"Key": "b", "Value": "2"},
     ]
+
+
+def _codeconnections_status(code: str) -> int:
+    """The HTTP status botocore's codeconnections model gives error ``code``."""
+    shape = botocore.session.get_session().get_service_model("codeconnections").shape_for(code)
+    return int(shape.metadata["error"]["httpStatusCode"])
+
+
+def _status(error: pytest.ExceptionInfo[ClientError]) -> int:
+    return int(error.value.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+async def test_errors_carry_the_http_status_of_the_codeconnections_model(codestar, control) -> None:
+    """Each error CodeStar answers has the HTTP status the codeconnections model states for it.
+
+    The codestar-connections model states none; the same service under its new
+    name does (LimitExceededException is 429, ResourceNotFoundException 404, ...).
+    """
+    tags = [{"Key": f"k{i}", "Value": "v"} for i in range(Quotas().codestar_tags_per_resource)]
+    full = (await codestar.create_connection(ConnectionName="c", ProviderType="GitHub", Tags=tags))[
+        "ConnectionArn"
+    ]
+    pending = (await codestar.create_host(Name="h", ProviderType=GHES, ProviderEndpoint="https://h.example"))[
+        "HostArn"
+    ]
+    refusals = {
+        "LimitExceededException": lambda: codestar.tag_resource(
+            ResourceArn=full, Tags=[{"Key": "x", "Value": "v"}]
+        ),
+        "ResourceNotFoundException": lambda: codestar.get_connection(ConnectionArn=full[:-12] + "0" * 12),
+        "ResourceUnavailableException": lambda: codestar.create_connection(
+            ConnectionName="c", HostArn=pending
+        ),
+        "ConflictException": lambda: codestar.update_host(
+            HostArn=pending, ProviderEndpoint="https://x.example"
+        ),
+    }
+    for code, refuse in refusals.items():
+        with pytest.raises(ClientError) as error:
+            await refuse()
+        assert (_code(error), _status(error)) == (code, _codeconnections_status(code))
+
+
+async def test_an_error_no_model_gives_a_status_is_400(codestar) -> None:
+    """ValidationException is in no CodeStar model: it keeps AWS JSON's 400."""
+    with pytest.raises(ClientError) as error:
+        await codestar.create_connection(ConnectionName="c")
+    assert (_code(error), _status(error)) == ("ValidationException", 400)

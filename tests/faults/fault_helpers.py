@@ -38,6 +38,16 @@ def retry_info(err: grpc.aio.AioRpcError) -> error_details_pb2.RetryInfo | None:
     return _detail(err, error_details_pb2.RetryInfo)
 
 
+def quota_failure(err: grpc.aio.AioRpcError) -> error_details_pb2.QuotaFailure | None:
+    """The QuotaFailure packed into ``err``, if any."""
+    return _detail(err, error_details_pb2.QuotaFailure)
+
+
+def precondition_failure(err: grpc.aio.AioRpcError) -> error_details_pb2.PreconditionFailure | None:
+    """The PreconditionFailure packed into ``err``, if any."""
+    return _detail(err, error_details_pb2.PreconditionFailure)
+
+
 def _detail(err, cls):
     status = rpc_status.from_call(err)
     for packed in status.details if status is not None else ():

@@ -42,7 +42,7 @@ INJECTED = [
     (429, "TooManyRequestsException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
     (400, "InvalidStateException", grpc.StatusCode.FAILED_PRECONDITION, {"ErrorInfo"}),
     (409, "ConflictException", grpc.StatusCode.FAILED_PRECONDITION, {"ErrorInfo"}),
-    (400, "ResourceUnavailableException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
+    (400, "ResourceUnavailableException", grpc.StatusCode.FAILED_PRECONDITION, {"ErrorInfo"}),
     (500, "InternalServiceErrorException", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
     (503, "ServiceUnavailable", grpc.StatusCode.UNAVAILABLE, {"RetryInfo", "ErrorInfo"}),
     (400, "AccessDeniedException", grpc.StatusCode.PERMISSION_DENIED, {"ErrorInfo"}),
@@ -111,6 +111,19 @@ async def test_quota_reached_is_resource_exhausted(apprunner, control):
     err = await failing(apprunner.CreateConnection(create_ar("conn-2")))
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "QuotaFailure" in details_of(err)
+
+
+@pytest.mark.parametrize("aws_code", ["LimitExceededException", "ServiceQuotaExceededException"])
+async def test_a_quota_answered_with_http_429_is_resource_exhausted_not_throttling(
+    apprunner, control, aws_code
+):
+    """AWS's code decides: a quota sent with 429 (as codeconnections models it) is RESOURCE_EXHAUSTED."""
+    await control.inject_fault(
+        operation="CreateConnection", kind="error", http_status=429, code=aws_code, message="quota", count=1
+    )
+    err = await failing(apprunner.CreateConnection(create_ar()))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert set(details_of(err)) == {"QuotaFailure", "ErrorInfo"}
 
 
 async def test_deleting_a_connection_in_use_is_failed_precondition(apprunner, control):

@@ -35,9 +35,9 @@ class ConnectionServiceStub:
     model before any AWS call: a request that violates it fails with
     INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
     from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure or RetryInfo) and the AWS request id in the `x-aws-request-id`
-    trailing metadata entry. Every response carries the facade's request id in
-    `x-request-id`.
+    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
+    the `x-aws-request-id` trailing metadata entry. Every response carries the
+    facade's request id in `x-request-id`.
     """
 
     def __init__(self, channel):
@@ -103,9 +103,9 @@ class ConnectionServiceServicer:
     model before any AWS call: a request that violates it fails with
     INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
     from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure or RetryInfo) and the AWS request id in the `x-aws-request-id`
-    trailing metadata entry. Every response carries the facade's request id in
-    `x-request-id`.
+    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
+    the `x-aws-request-id` trailing metadata entry. Every response carries the
+    facade's request id in `x-request-id`.
     """
 
     def CreateConnection(self, request, context):
@@ -114,8 +114,11 @@ class ConnectionServiceServicer:
         connection's console_url.
 
         Errors: INVALID_ARGUMENT (bad request), NOT_FOUND (host_arn names no
-        host), RESOURCE_EXHAUSTED (connection quota reached), UNAVAILABLE (the
-        host is not available, or AWS throttling or failure), PERMISSION_DENIED,
+        host), FAILED_PRECONDITION (the host is not AVAILABLE: ErrorInfo reason
+        `ResourceUnavailableException` and a PreconditionFailure of type
+        `HOST_NOT_AVAILABLE` whose subject is the host ARN; do not retry until its
+        setup is completed), RESOURCE_EXHAUSTED (connection quota reached),
+        UNAVAILABLE (AWS throttling or failure), PERMISSION_DENIED,
         UNAUTHENTICATED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -282,9 +285,9 @@ class ConnectionService:
     model before any AWS call: a request that violates it fails with
     INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
     from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure or RetryInfo) and the AWS request id in the `x-aws-request-id`
-    trailing metadata entry. Every response carries the facade's request id in
-    `x-request-id`.
+    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
+    the `x-aws-request-id` trailing metadata entry. Every response carries the
+    facade's request id in `x-request-id`.
     """
 
     @staticmethod

@@ -36,9 +36,9 @@ class ConnectionServiceStub:
     model before any AWS call: a request that violates it fails with
     INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
     from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure or RetryInfo) and the AWS request id in the `x-aws-request-id`
-    trailing metadata entry. Every response carries the facade's request id in
-    `x-request-id`.
+    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
+    the `x-aws-request-id` trailing metadata entry. Every response carries the
+    facade's request id in `x-request-id`.
     """
 
     @_typing.overload
@@ -51,8 +51,11 @@ class ConnectionServiceStub:
     connection's console_url.
 
     Errors: INVALID_ARGUMENT (bad request), NOT_FOUND (host_arn names no
-    host), RESOURCE_EXHAUSTED (connection quota reached), UNAVAILABLE (the
-    host is not available, or AWS throttling or failure), PERMISSION_DENIED,
+    host), FAILED_PRECONDITION (the host is not AVAILABLE: ErrorInfo reason
+    `ResourceUnavailableException` and a PreconditionFailure of type
+    `HOST_NOT_AVAILABLE` whose subject is the host ARN; do not retry until its
+    setup is completed), RESOURCE_EXHAUSTED (connection quota reached),
+    UNAVAILABLE (AWS throttling or failure), PERMISSION_DENIED,
     UNAUTHENTICATED.
     """
     GetConnection: _grpc.UnaryUnaryMultiCallable[_connection_service_pb2.GetConnectionRequest, _connection_service_pb2.GetConnectionResponse]
@@ -129,9 +132,9 @@ class ConnectionServiceAsyncStub(ConnectionServiceStub):
     model before any AWS call: a request that violates it fails with
     INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
     from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure or RetryInfo) and the AWS request id in the `x-aws-request-id`
-    trailing metadata entry. Every response carries the facade's request id in
-    `x-request-id`.
+    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
+    the `x-aws-request-id` trailing metadata entry. Every response carries the
+    facade's request id in `x-request-id`.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -141,8 +144,11 @@ class ConnectionServiceAsyncStub(ConnectionServiceStub):
     connection's console_url.
 
     Errors: INVALID_ARGUMENT (bad request), NOT_FOUND (host_arn names no
-    host), RESOURCE_EXHAUSTED (connection quota reached), UNAVAILABLE (the
-    host is not available, or AWS throttling or failure), PERMISSION_DENIED,
+    host), FAILED_PRECONDITION (the host is not AVAILABLE: ErrorInfo reason
+    `ResourceUnavailableException` and a PreconditionFailure of type
+    `HOST_NOT_AVAILABLE` whose subject is the host ARN; do not retry until its
+    setup is completed), RESOURCE_EXHAUSTED (connection quota reached),
+    UNAVAILABLE (AWS throttling or failure), PERMISSION_DENIED,
     UNAUTHENTICATED.
     """
     GetConnection: _aio.UnaryUnaryMultiCallable[_connection_service_pb2.GetConnectionRequest, _connection_service_pb2.GetConnectionResponse]  # type: ignore[assignment]
@@ -218,9 +224,9 @@ class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
     model before any AWS call: a request that violates it fails with
     INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
     from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure or RetryInfo) and the AWS request id in the `x-aws-request-id`
-    trailing metadata entry. Every response carries the facade's request id in
-    `x-request-id`.
+    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
+    the `x-aws-request-id` trailing metadata entry. Every response carries the
+    facade's request id in `x-request-id`.
     """
 
     @_abc_1.abstractmethod
@@ -234,8 +240,11 @@ class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
         connection's console_url.
 
         Errors: INVALID_ARGUMENT (bad request), NOT_FOUND (host_arn names no
-        host), RESOURCE_EXHAUSTED (connection quota reached), UNAVAILABLE (the
-        host is not available, or AWS throttling or failure), PERMISSION_DENIED,
+        host), FAILED_PRECONDITION (the host is not AVAILABLE: ErrorInfo reason
+        `ResourceUnavailableException` and a PreconditionFailure of type
+        `HOST_NOT_AVAILABLE` whose subject is the host ARN; do not retry until its
+        setup is completed), RESOURCE_EXHAUSTED (connection quota reached),
+        UNAVAILABLE (AWS throttling or failure), PERMISSION_DENIED,
         UNAUTHENTICATED.
         """
 

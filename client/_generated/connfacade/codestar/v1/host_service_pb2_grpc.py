@@ -113,8 +113,10 @@ class HostServiceServicer:
     def DeleteHost(self, request, context):
         """Deletes a host.
 
-        Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE (host not available),
-        PERMISSION_DENIED, UNAUTHENTICATED.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the host's VPC
+        configuration is being set up or torn down: a PreconditionFailure of type
+        `HOST_NOT_AVAILABLE` names the host), UNAVAILABLE, PERMISSION_DENIED,
+        UNAUTHENTICATED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -62,8 +62,10 @@ class HostServiceStub:
     DeleteHost: _grpc.UnaryUnaryMultiCallable[_host_service_pb2.DeleteHostRequest, _host_service_pb2.DeleteHostResponse]
     """Deletes a host.
 
-    Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE (host not available),
-    PERMISSION_DENIED, UNAUTHENTICATED.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the host's VPC
+    configuration is being set up or torn down: a PreconditionFailure of type
+    `HOST_NOT_AVAILABLE` names the host), UNAVAILABLE, PERMISSION_DENIED,
+    UNAUTHENTICATED.
     """
     UpdateHost: _grpc.UnaryUnaryMultiCallable[_host_service_pb2.UpdateHostRequest, _host_service_pb2.UpdateHostResponse]
     """Updates a host's provider endpoint or VPC configuration.
@@ -107,8 +109,10 @@ class HostServiceAsyncStub(HostServiceStub):
     DeleteHost: _aio.UnaryUnaryMultiCallable[_host_service_pb2.DeleteHostRequest, _host_service_pb2.DeleteHostResponse]  # type: ignore[assignment]
     """Deletes a host.
 
-    Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE (host not available),
-    PERMISSION_DENIED, UNAUTHENTICATED.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the host's VPC
+    configuration is being set up or torn down: a PreconditionFailure of type
+    `HOST_NOT_AVAILABLE` names the host), UNAVAILABLE, PERMISSION_DENIED,
+    UNAUTHENTICATED.
     """
     UpdateHost: _aio.UnaryUnaryMultiCallable[_host_service_pb2.UpdateHostRequest, _host_service_pb2.UpdateHostResponse]  # type: ignore[assignment]
     """Updates a host's provider endpoint or VPC configuration.
@@ -173,8 +177,10 @@ class HostServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_host_service_pb2.DeleteHostResponse, _abc.Awaitable[_host_service_pb2.DeleteHostResponse]]:
         """Deletes a host.
 
-        Errors: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE (host not available),
-        PERMISSION_DENIED, UNAUTHENTICATED.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the host's VPC
+        configuration is being set up or torn down: a PreconditionFailure of type
+        `HOST_NOT_AVAILABLE` names the host), UNAVAILABLE, PERMISSION_DENIED,
+        UNAUTHENTICATED.
         """
 
     @_abc_1.abstractmethod
