@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -31,6 +31,7 @@ from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.backend.breaker import BreakerBackend, BreakerSettings
 from connfacade.server.backend.metered import MeteredBackend
+from connfacade.server.drain import ANSWER_TIME, Drain
 from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
@@ -86,20 +87,27 @@ class RunningFacade:
     health_server: grpc.aio.Server | None = None
     health_address: str = ""
     idempotency: IdempotencyCache | None = None
+    drain: Drain = field(default_factory=Drain)
 
     async def stop(self, grace: float) -> None:
-        """Health NOT_SERVING at once; watch streams end with a resume token; in-flight calls finish.
+        """Health NOT_SERVING and new calls refused at once; streams end with a resume token; calls finish.
 
         ``server.stop(grace)`` would end open streams with a bare UNAVAILABLE at
-        the end of the grace period, so the server ends them itself first.
+        the end of the grace period, so the server ends them itself first; and
+        it would end calls that arrive meanwhile with a bare CANCELLED, so the
+        server keeps running, holding new calls to refuse them with UNAVAILABLE
+        once it has stopped, until the calls it admitted have finished
+        (server/drain.py).
         Each phase is logged with its time since the stop began.
         """
         began = time.monotonic()
 
-        def phase(name: str) -> None:
-            log.info("shutdown.phase", phase=name, after_ms=round((time.monotonic() - began) * 1000, 1))
+        def phase(name: str, **fields: object) -> None:
+            after_ms = round((time.monotonic() - began) * 1000, 1)
+            log.info("shutdown.phase", phase=name, after_ms=after_ms, **fields)
 
         await self.health.enter_graceful_shutdown()
+        self.drain.begin()
         phase("not_serving")
         for cache in self.caches.values():
             cache.hub.close_all()
@@ -107,7 +115,16 @@ class RunningFacade:
             async with asyncio.timeout(min(grace, STREAM_END_WAIT)):
                 await asyncio.gather(*(c.hub.drained() for c in self.caches.values()))
         phase("streams_ended")
-        await self.server.stop(grace)
+        calls_deadline = time.monotonic() + grace
+        settled = await self.drain.settle(calls_deadline)
+        phase("drained", settled=settled, refused=self.drain.refused, in_flight=self.drain.in_flight)
+        left = max(calls_deadline - time.monotonic(), min(grace, ANSWER_TIME))
+        stopping = asyncio.create_task(self.server.stop(left))
+        # stop() has sent the GOAWAY by its first step: held calls are answered after it,
+        # so their clients' next calls no longer come here.
+        await asyncio.sleep(0)
+        self.drain.release()
+        await stopping
         phase("calls_finished")
         if self.idempotency is not None:
             # Creates and deletes whose callers gave up may still be in AWS's hands:
@@ -192,10 +209,13 @@ async def start_facade(
     server = grpc.aio.server(
         options=(*SERVER_OPTIONS, ("grpc.max_receive_message_length", max_message_bytes))
     )
-    register(server, AppRunnerConnectionService(apprunner, auditor, gate), APPRUNNER_SERVICE, metrics)
+    drain = Drain()
+    register(server, AppRunnerConnectionService(apprunner, auditor, gate), APPRUNNER_SERVICE, metrics, drain)
     hosts = CodeStarHosts(upstream, idempotency)
-    register(server, CodeStarConnectionService(codestar, auditor, gate, hosts), CODESTAR_SERVICE, metrics)
-    register(server, CodeStarHostService(hosts, auditor, gate), HOST_SERVICE, metrics)
+    register(
+        server, CodeStarConnectionService(codestar, auditor, gate, hosts), CODESTAR_SERVICE, metrics, drain
+    )
+    register(server, CodeStarHostService(hosts, auditor, gate), HOST_SERVICE, metrics, drain)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -218,7 +238,16 @@ async def start_facade(
     for cache in caches.values():
         cache.start()
     return RunningFacade(
-        server, health_servicer, addresses, caches, metrics, auditor, health_server, bound_health, idempotency
+        server,
+        health_servicer,
+        addresses,
+        caches,
+        metrics,
+        auditor,
+        health_server,
+        bound_health,
+        idempotency,
+        drain,
     )
 
 

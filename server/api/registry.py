@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
+
+from connfacade.server.api.boundary import request_id_of, request_metadata
+from connfacade.server.api.status import to_status
+from connfacade.server.domain import Unavailable
+from connfacade.server.drain import REFUSAL, RETRY_AFTER
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor import ServiceDescriptor
     from google.protobuf.message import Message
 
+    from connfacade.server.drain import Drain
     from connfacade.server.metrics import Metrics
 
     Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
@@ -28,11 +34,13 @@ def _serialize(response: Message | bytes) -> bytes:
     return response if isinstance(response, bytes) else response.SerializeToString()
 
 
-def _observed(behavior: Behavior, method: str, metrics: Metrics) -> Behavior:
+def _observed(behavior: Behavior, method: str, metrics: Metrics, drain: Drain) -> Behavior:
     rpcs, latency = metrics.rpcs, metrics.rpc_latency.labels(method)
     ok = rpcs.labels(method, "OK")
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        if not drain.admit():
+            await _refuse(context, method, metrics, drain)
         started = time.perf_counter()
         try:
             response = await behavior(request, context)
@@ -44,6 +52,7 @@ def _observed(behavior: Behavior, method: str, metrics: Metrics) -> Behavior:
             rpcs.labels(method, code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN").inc()
             raise
         finally:
+            drain.leave()
             latency.observe(time.perf_counter() - started)
         ok.inc()
         return response
@@ -51,14 +60,32 @@ def _observed(behavior: Behavior, method: str, metrics: Metrics) -> Behavior:
     return observed
 
 
-def register(server: grpc.aio.Server, servicer: object, service: ServiceDescriptor, metrics: Metrics) -> None:
-    """Serves each method of ``service`` (unary or server streaming) from the same-named servicer method."""
+async def _refuse(
+    context: grpc.aio.ServicerContext[Any, Any], method: str, metrics: Metrics, drain: Drain
+) -> NoReturn:
+    """A call that came while the server drains: held, then UNAVAILABLE, which clients retry (drain.py)."""
+    metrics.rpcs.labels(method, "UNAVAILABLE").inc()
+    request_id, _ = request_id_of(request_metadata(context))
+    await drain.hold(context.time_remaining())
+    status = to_status(Unavailable(REFUSAL, retry_after=RETRY_AFTER), request_id=request_id)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def register(
+    server: grpc.aio.Server, servicer: object, service: ServiceDescriptor, metrics: Metrics, drain: Drain
+) -> None:
+    """Serves each method of ``service`` (unary or server streaming) from the same-named servicer method.
+
+    ``drain`` counts the calls in and out, and refuses new ones once the server drains.
+    """
     from google.protobuf import message_factory  # noqa: PLC0415 - only needed while registering
 
     handlers = {}
     for method in service.methods:
         request_class = message_factory.GetMessageClass(method.input_type)
-        behavior = _observed(getattr(servicer, method.name), f"{service.full_name}/{method.name}", metrics)
+        behavior = _observed(
+            getattr(servicer, method.name), f"{service.full_name}/{method.name}", metrics, drain
+        )
         # Streaming handlers are coroutines that send with context.write, so
         # that they can end the stream with a status of their own.
         make = (

@@ -7,14 +7,18 @@ connections. Each event is encoded once, whatever the number of watchers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+
+import grpc
 
 from connfacade.server import callcontext
 from connfacade.server.api import convert
 from connfacade.server.domain import (
     ConnectionStatus,
+    DomainError,
     FieldViolation,
     InvalidArgument,
     ProviderType,
@@ -28,8 +32,6 @@ from connfacade.server.store.watch import WatchFilter
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
-
-    import grpc
 
     from connfacade.server.domain import Connection
     from connfacade.server.store import ConnectionCache
@@ -179,16 +181,18 @@ class ConnectionStreams:
         watcher = opening.watcher
         try:
             if opening.snapshot is not None:
+                watcher.in_snapshot = True
                 in_snapshot = hub.token(opening.revision, in_snapshot=True)
                 for connection in opening.snapshot:
-                    await context.write(
-                        self._message(EventType.ADDED, opening.revision, in_snapshot, connection)
-                    )
+                    message = self._message(EventType.ADDED, opening.revision, in_snapshot, connection)
+                    await self._send(context, watcher, message)
             if not request.resume_token or opening.snapshot is not None:
-                await context.write(self._message(None, opening.revision, hub.token(opening.revision), None))
+                watcher.in_snapshot = False
+                synced = self._message(None, opening.revision, hub.token(opening.revision), None)
+                await self._send(context, watcher, synced)
             for event in opening.replay:
-                await context.write(self._encode(event))
                 watcher.position = event.revision
+                await self._send(context, watcher, self._encode(event))
             await self._follow(watcher, interval, context)
         finally:
             hub.close(watcher)
@@ -199,22 +203,49 @@ class ConnectionStreams:
         hub = self._cache.hub
         while True:
             batch = await watcher.next_batch(interval)
-            trailers = ((RESUME_TOKEN_KEY, hub.token(watcher.position)),)
-            if watcher.closing:
-                raise Unavailable(
-                    "the server is shutting down; resume with the resume token elsewhere", trailers=trailers
-                )
-            if watcher.overflowed:
-                raise QuotaExceeded(
-                    f"this watcher fell more than {watcher.capacity} events behind; resume with its token",
-                    subject="watch buffer",
-                    trailers=trailers,
-                )
+            if watcher.closing or watcher.overflowed:
+                raise self._ending(watcher)
             if batch is None:  # quiet: every event so far was sent or filtered out
                 watcher.position = hub.store.revision
-                await context.write(self._bookmark(watcher.position))
+                await self._send(context, watcher, self._bookmark(watcher.position))
                 continue
             for event in batch:
                 if event.revision > watcher.position:
-                    await context.write(self._encode(event))
                     watcher.position = event.revision
+                    await self._send(context, watcher, self._encode(event))
+
+    async def _send(self, context: grpc.aio.ServicerContext[Any, Any], watcher: Watcher, data: bytes) -> None:
+        """Writes one message; the stream's position counts it as sent, as gRPC sends it before any status.
+
+        A reader that stopped reading blocks the write (HTTP/2 flow control);
+        the watcher cancels it when the stream must end, which ends it with its
+        status and resume token queued behind what the reader has not read.
+        """
+        watcher.writer = asyncio.current_task()
+        try:
+            await context.write(data)
+        except asyncio.CancelledError:
+            if not watcher.interrupted:
+                raise  # the caller cancelled
+            if (task := asyncio.current_task()) is not None:
+                task.uncancel()
+            raise self._ending(watcher) from None
+        except grpc.aio.InternalError as err:
+            # gRPC refused the write (ExecuteBatchError): the caller cancelled, or its connection is gone.
+            raise asyncio.CancelledError from err
+        finally:
+            watcher.writer = None
+
+    def _ending(self, watcher: Watcher) -> DomainError:
+        """Why the stream ends (shutdown or overflow), with the token to resume from."""
+        token = self._cache.hub.token(watcher.position, in_snapshot=watcher.in_snapshot)
+        trailers = ((RESUME_TOKEN_KEY, token),)
+        if watcher.closing:
+            return Unavailable(
+                "the server is shutting down; resume with the resume token elsewhere", trailers=trailers
+            )
+        return QuotaExceeded(
+            f"this watcher fell more than {watcher.capacity} events behind; resume with its token",
+            subject="watch buffer",
+            trailers=trailers,
+        )

@@ -4,7 +4,10 @@ One subscription to the store fans every batch of events out to the watchers
 whose filter matches. Each watcher has a bounded buffer: one that falls
 behind is marked overflowed and stops receiving (its stream ends, and the
 watcher resumes from history), so a slow consumer never costs unbounded
-memory. Nothing here knows gRPC.
+memory. A stream whose reader stopped reading waits in a write (HTTP/2 flow
+control) while its buffer fills like any other lag; the overflow, or the
+shutdown, interrupts that write, or the stream would never end. Nothing here
+knows gRPC.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import contextlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connfacade.server.domain import OutOfRange, QuotaExceeded, arn_key
 from connfacade.server.store.resume import RESYNC, Position, ResumeTokens
@@ -63,10 +66,15 @@ class Watcher:
     filter: WatchFilter
     capacity: int
     position: int  # the revision the stream has reached (sent or filtered out)
+    in_snapshot: bool = False  # the stream is still sending its snapshot (a cut restarts it)
     buffer: deque[ChangeEvent] = field(default_factory=deque)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
     closing: bool = False
+    # The stream's task while it waits for a write to go out, and whether this
+    # watcher cancelled that wait because the stream must end.
+    writer: asyncio.Task[Any] | None = None
+    interrupted: bool = False
 
     def offer(self, events: Sequence[ChangeEvent]) -> None:
         """Queues the matching events (called synchronously on every store change)."""
@@ -76,9 +84,16 @@ class Watcher:
         if len(self.buffer) + len(matching) > self.capacity:
             self.overflowed = True
             self.buffer.clear()  # the history has them; the watcher resumes from its position
+            self.interrupt_write()
         else:
             self.buffer.extend(matching)
         self.ready.set()
+
+    def interrupt_write(self) -> None:
+        """Cancels the write the stream waits in, if any: it must end, and its reader may never read again."""
+        if self.writer is not None and not self.interrupted:
+            self.interrupted = True
+            self.writer.cancel()
 
     async def next_batch(self, max_wait: float) -> list[ChangeEvent] | None:
         """Buffered events, waiting up to ``max_wait`` s for some; None if none came (time for a bookmark)."""
@@ -229,6 +244,7 @@ class WatchHub:
         for watcher in (*self._watchers, *self._waiters):
             watcher.closing = True
             watcher.ready.set()
+            watcher.interrupt_write()
 
     def token(self, revision: int, *, in_snapshot: bool = False) -> str:
         """The resume token of a stream standing at ``revision``."""
