@@ -2,16 +2,22 @@
 
 The generated ``add_*_to_server`` functions serialize with the response class,
 so a handler could not return bytes it already built; and an interceptor would
-build a wrapper on every call. Here both are settled once per method.
+build a wrapper on every call. Here both are settled once per method. Requests
+reach the handlers undecoded (`EncodedRequest`): the RPC boundary decodes them
+after authentication, so that bytes that are not the request message get a
+status of the facade's own instead of gRPC's UNKNOWN.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
 import grpc
+
+from connfacade.server.api.wire import EncodedRequest
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -67,6 +73,8 @@ def register(server: grpc.aio.Server, servicer: object, service: ServiceDescript
             else grpc.unary_unary_rpc_method_handler
         )
         handlers[method.name] = make(
-            behavior, request_deserializer=request_class.FromString, response_serializer=_serialize
+            behavior,
+            request_deserializer=functools.partial(EncodedRequest, message_class=request_class),
+            response_serializer=_serialize,
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))

@@ -32,7 +32,8 @@ class HostServiceStub:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
     """
 
@@ -76,7 +77,8 @@ class HostServiceServicer:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
     """
 
@@ -174,7 +176,8 @@ class HostService:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
     """
 

@@ -33,7 +33,8 @@ class HostServiceStub:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
     """
 
@@ -81,7 +82,8 @@ class HostServiceAsyncStub(HostServiceStub):
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
     """
 
@@ -125,7 +127,8 @@ class HostServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
     """
 
