@@ -148,11 +148,15 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                 call.principal = gate.identify(metadata, context.auth_context)
                 if audit is not None and gate.authenticates:
                     audit.identify(call.principal.name)  # also on the record of a refusal that follows
-                gate.admit(call.principal, event_name)
-                _refuse_undecodable(undecodable)  # only now: the unauthenticated learn nothing of messages
-                await _refuse_unrecordable(audit)
-                call.read_options = read_options_of(metadata)
-                response = await handler(self, request, context)
+                gate.admit(call.principal, event_name)  # the call is in flight from here...
+                try:
+                    # Only now: the unauthenticated learn nothing of message types.
+                    _refuse_undecodable(undecodable)
+                    await _refuse_unrecordable(audit)
+                    call.read_options = read_options_of(metadata)
+                    response = await handler(self, request, context)
+                finally:
+                    gate.release(call.principal, event_name)  # ...to here
             except asyncio.CancelledError:
                 log.info("rpc.cancelled", duration_ms=_ms(started))
                 if audit is not None:

@@ -170,7 +170,7 @@ def _facade_details(err: DomainError) -> tuple[grpc.StatusCode, list[object]] | 
                         error_details_pb2.QuotaFailure.Violation(subject=err.subject, description=err.message)
                     ]
                 ),
-                error_details_pb2.ErrorInfo(reason="RATE_LIMITED", domain=FACADE_DOMAIN),
+                error_details_pb2.ErrorInfo(reason=err.reason, domain=FACADE_DOMAIN),
             ]
         case _:
             return None

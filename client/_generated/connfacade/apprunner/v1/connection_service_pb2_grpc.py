@@ -35,7 +35,10 @@ class ConnectionServiceStub:
     one did). Failures from AWS carry rich details (google.rpc.ErrorInfo,
     ResourceInfo, QuotaFailure or RetryInfo) and the AWS request id in the
     `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    facade's request id in `x-request-id`. Any RPC may also fail with
+    RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the caller
+    is over its rate limit or has too many calls in flight (WatchConnections
+    and WaitForConnection count against its watch streams instead).
     """
 
     def __init__(self, channel):
@@ -101,7 +104,10 @@ class ConnectionServiceServicer:
     one did). Failures from AWS carry rich details (google.rpc.ErrorInfo,
     ResourceInfo, QuotaFailure or RetryInfo) and the AWS request id in the
     `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    facade's request id in `x-request-id`. Any RPC may also fail with
+    RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the caller
+    is over its rate limit or has too many calls in flight (WatchConnections
+    and WaitForConnection count against its watch streams instead).
     """
 
     def CreateConnection(self, request, context):
@@ -284,7 +290,10 @@ class ConnectionService:
     one did). Failures from AWS carry rich details (google.rpc.ErrorInfo,
     ResourceInfo, QuotaFailure or RetryInfo) and the AWS request id in the
     `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    facade's request id in `x-request-id`. Any RPC may also fail with
+    RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the caller
+    is over its rate limit or has too many calls in flight (WatchConnections
+    and WaitForConnection count against its watch streams instead).
     """
 
     @staticmethod

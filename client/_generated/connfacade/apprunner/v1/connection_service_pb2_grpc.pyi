@@ -36,7 +36,10 @@ class ConnectionServiceStub:
     one did). Failures from AWS carry rich details (google.rpc.ErrorInfo,
     ResourceInfo, QuotaFailure or RetryInfo) and the AWS request id in the
     `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    facade's request id in `x-request-id`. Any RPC may also fail with
+    RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the caller
+    is over its rate limit or has too many calls in flight (WatchConnections
+    and WaitForConnection count against its watch streams instead).
     """
 
     @_typing.overload
@@ -133,7 +136,10 @@ class ConnectionServiceAsyncStub(ConnectionServiceStub):
     one did). Failures from AWS carry rich details (google.rpc.ErrorInfo,
     ResourceInfo, QuotaFailure or RetryInfo) and the AWS request id in the
     `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    facade's request id in `x-request-id`. Any RPC may also fail with
+    RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the caller
+    is over its rate limit or has too many calls in flight (WatchConnections
+    and WaitForConnection count against its watch streams instead).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -226,7 +232,10 @@ class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
     one did). Failures from AWS carry rich details (google.rpc.ErrorInfo,
     ResourceInfo, QuotaFailure or RetryInfo) and the AWS request id in the
     `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    facade's request id in `x-request-id`. Any RPC may also fail with
+    RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the caller
+    is over its rate limit or has too many calls in flight (WatchConnections
+    and WaitForConnection count against its watch streams instead).
     """
 
     @_abc_1.abstractmethod

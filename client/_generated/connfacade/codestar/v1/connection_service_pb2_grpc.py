@@ -38,7 +38,11 @@ class ConnectionServiceStub:
     whose encoding broke, if one did). Failures from AWS carry rich details
     (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure or RetryInfo) and the AWS
     request id in the `x-aws-request-id` trailing metadata entry. Every response
-    carries the facade's request id in `x-request-id`.
+    carries the facade's request id in `x-request-id`. Any RPC may also fail
+    with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the
+    caller is over its rate limit or has too many calls in flight
+    (WatchConnections and WaitForConnection count against its watch streams
+    instead).
     """
 
     def __init__(self, channel):
@@ -107,7 +111,11 @@ class ConnectionServiceServicer:
     whose encoding broke, if one did). Failures from AWS carry rich details
     (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure or RetryInfo) and the AWS
     request id in the `x-aws-request-id` trailing metadata entry. Every response
-    carries the facade's request id in `x-request-id`.
+    carries the facade's request id in `x-request-id`. Any RPC may also fail
+    with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the
+    caller is over its rate limit or has too many calls in flight
+    (WatchConnections and WaitForConnection count against its watch streams
+    instead).
     """
 
     def CreateConnection(self, request, context):
@@ -287,7 +295,11 @@ class ConnectionService:
     whose encoding broke, if one did). Failures from AWS carry rich details
     (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure or RetryInfo) and the AWS
     request id in the `x-aws-request-id` trailing metadata entry. Every response
-    carries the facade's request id in `x-request-id`.
+    carries the facade's request id in `x-request-id`. Any RPC may also fail
+    with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and RetryInfo) when the
+    caller is over its rate limit or has too many calls in flight
+    (WatchConnections and WaitForConnection count against its watch streams
+    instead).
     """
 
     @staticmethod

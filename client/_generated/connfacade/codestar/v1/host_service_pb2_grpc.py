@@ -35,6 +35,9 @@ class HostServiceStub:
     naming each bad field; likewise for bytes that are not an encoding of the
     request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     def __init__(self, channel):
@@ -80,6 +83,9 @@ class HostServiceServicer:
     naming each bad field; likewise for bytes that are not an encoding of the
     request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     def CreateHost(self, request, context):
@@ -179,6 +185,9 @@ class HostService:
     naming each bad field; likewise for bytes that are not an encoding of the
     request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     @staticmethod

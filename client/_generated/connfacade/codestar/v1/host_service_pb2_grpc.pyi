@@ -36,6 +36,9 @@ class HostServiceStub:
     naming each bad field; likewise for bytes that are not an encoding of the
     request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     @_typing.overload
@@ -85,6 +88,9 @@ class HostServiceAsyncStub(HostServiceStub):
     naming each bad field; likewise for bytes that are not an encoding of the
     request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -130,6 +136,9 @@ class HostServiceServicer(metaclass=_abc_1.ABCMeta):
     naming each bad field; likewise for bytes that are not an encoding of the
     request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     @_abc_1.abstractmethod
