@@ -10,6 +10,7 @@ import structlog
 
 from connfacade.server.security import (
     Authenticator,
+    CallCounts,
     Gate,
     PrincipalsFileError,
     RateLimiter,
@@ -78,6 +79,7 @@ def build_access(settings: Settings) -> Access:
         Authenticator(directory),
         RateLimiter(settings.rate_limit, settings.rate_burst),
         WatcherCounts(settings.max_watchers_per_principal),
+        CallCounts(settings.max_calls_per_principal),
     )
     open_listeners = exposed(settings.listen)
     if open_listeners and directory is None and not settings.allow_unauthenticated:

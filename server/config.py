@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_EMULATOR = "127.0.0.1:4599"
 DEFAULT_METRICS = "127.0.0.1:9464"
+# Calls in flight per principal. Without authentication every caller is the one
+# anonymous principal: this is then the sidecar's app's limit, so it sits above
+# what one app sends (the read benchmark's 256 workers) and far below a flood
+# of thousands (docs/security.md).
+DEFAULT_MAX_CALLS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class Settings:
     rate_limit: float = 0.0
     rate_burst: int = 0
     max_watchers_per_principal: int = 0
+    max_calls_per_principal: int = DEFAULT_MAX_CALLS
     max_message_bytes: int = 2**20
     poll_pending_window: float = 600.0
 
@@ -157,6 +163,7 @@ _ENV = {
     "rate_limit": "CONNFACADE_RATE_LIMIT",
     "rate_burst": "CONNFACADE_RATE_BURST",
     "max_watchers_per_principal": "CONNFACADE_MAX_WATCHERS_PER_PRINCIPAL",
+    "max_calls_per_principal": "CONNFACADE_MAX_CALLS_PER_PRINCIPAL",
     "max_message_bytes": "CONNFACADE_MAX_MESSAGE_BYTES",
     "poll_pending_window": "CONNFACADE_POLL_PENDING_WINDOW",
 }
@@ -398,6 +405,14 @@ def _security_flags(p: argparse.ArgumentParser) -> None:
         type=int,
         metavar="CALLS",
         help=f"calls a principal may save up (env {_ENV['rate_burst']}; default: one second's worth)",
+    )
+    p.add_argument(
+        "--max-calls-per-principal",
+        type=int,
+        metavar="N",
+        help=f"calls a principal may have in flight at once (watch streams and waits aside), its fair "
+        f"share of the server; more get RESOURCE_EXHAUSTED; 0 for no limit; a principal's own max_calls "
+        f"wins (env {_ENV['max_calls_per_principal']}; default {DEFAULT_MAX_CALLS})",
     )
     p.add_argument(
         "--max-watchers-per-principal",

@@ -248,6 +248,11 @@ class CallAudit:
         if self.record is not None:
             self.record["userIdentity"]["principal"] = principal
 
+    def undecodable(self, size: int) -> None:
+        """Records that the request's bytes were no request message: their size, never their content."""
+        if self.record is not None:
+            self.record["additionalEventData"] = {"undecodableRequestBytes": size}
+
     async def refused(self) -> bool:
         """A mutation must not start while its record cannot be written."""
         return self.mutation and not await self.auditor.writable()

@@ -15,6 +15,7 @@ import structlog
 from connfacade.server import callcontext
 from connfacade.server.api.audit_trail import Auditor, AuditUnavailable, CallAudit
 from connfacade.server.api.status import to_status
+from connfacade.server.api.wire import EncodedRequest, UndecodableRequest
 from connfacade.server.audit import AuditSinkError
 from connfacade.server.domain import DomainError, FieldViolation, InvalidArgument
 from connfacade.server.security import OPEN_GATE, Gate
@@ -118,6 +119,7 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
         @functools.wraps(handler)
         async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
             started = time.perf_counter()
+            request, undecodable = _decoded(request)
             metadata = request_metadata(context)
             request_id, supplied = request_id_of(metadata)
             call = callcontext.begin(request_id, method)
@@ -140,15 +142,21 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                     request_id=call.request_id,
                     started=started,
                 )
+            _note_undecodable(audit, undecodable)
             try:
                 gate: Gate = getattr(self, "gate", OPEN_GATE)
                 call.principal = gate.identify(metadata, context.auth_context)
                 if audit is not None and gate.authenticates:
                     audit.identify(call.principal.name)  # also on the record of a refusal that follows
-                gate.admit(call.principal, event_name)
-                await _refuse_unrecordable(audit)
-                call.read_options = read_options_of(metadata)
-                response = await handler(self, request, context)
+                gate.admit(call.principal, event_name)  # the call is in flight from here...
+                try:
+                    # Only now: the unauthenticated learn nothing of message types.
+                    _refuse_undecodable(undecodable)
+                    await _refuse_unrecordable(audit)
+                    call.read_options = read_options_of(metadata)
+                    response = await handler(self, request, context)
+                finally:
+                    gate.release(call.principal, event_name)  # ...to here
             except asyncio.CancelledError:
                 log.info("rpc.cancelled", duration_ms=_ms(started))
                 if audit is not None:
@@ -167,6 +175,26 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
         return run
 
     return wrap
+
+
+def _decoded(request: Any) -> tuple[Any, UndecodableRequest | None]:
+    """The request message, or None and why its bytes are not one (told the caller after authentication)."""
+    if not isinstance(request, EncodedRequest):
+        return request, None  # decoded already (a servicer registered another way)
+    try:
+        return request.decode(), None
+    except UndecodableRequest as err:
+        return None, err
+
+
+def _note_undecodable(audit: CallAudit | None, err: UndecodableRequest | None) -> None:
+    if audit is not None and err is not None:
+        audit.undecodable(err.size)  # on the record whatever refuses the call
+
+
+def _refuse_undecodable(err: UndecodableRequest | None) -> None:
+    if err is not None:
+        raise err
 
 
 async def _refuse_unrecordable(audit: CallAudit | None) -> None:

@@ -2,12 +2,16 @@
 
 The generated ``add_*_to_server`` functions serialize with the response class,
 so a handler could not return bytes it already built; and an interceptor would
-build a wrapper on every call. Here both are settled once per method.
+build a wrapper on every call. Here both are settled once per method. Requests
+reach the handlers undecoded (`EncodedRequest`): the RPC boundary decodes them
+after authentication, so that bytes that are not the request message get a
+status of the facade's own instead of gRPC's UNKNOWN.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -15,6 +19,7 @@ import grpc
 
 from connfacade.server.api.boundary import request_id_of, request_metadata
 from connfacade.server.api.status import to_status
+from connfacade.server.api.wire import EncodedRequest
 from connfacade.server.domain import Unavailable
 from connfacade.server.drain import REFUSAL, RETRY_AFTER
 
@@ -94,6 +99,8 @@ def register(
             else grpc.unary_unary_rpc_method_handler
         )
         handlers[method.name] = make(
-            behavior, request_deserializer=request_class.FromString, response_serializer=_serialize
+            behavior,
+            request_deserializer=functools.partial(EncodedRequest, message_class=request_class),
+            response_serializer=_serialize,
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))

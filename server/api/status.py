@@ -1,12 +1,16 @@
 """Domain errors → gRPC statuses with google.rpc details: the one boundary.
 
 Every failure that leaves the server is built here, per DESIGN.md's table.
+Every status fits what gRPC clients accept by default: trailing metadata of
+at most 8 KiB (gRPC's C core, soft limit; Java's limit), beyond which a client
+answers RESOURCE_EXHAUSTED "Stream removed" instead of the server's status.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -39,6 +43,16 @@ ERROR_DOMAIN = "connfacade.aws"
 FACADE_DOMAIN = "connfacade"  # errors of the facade's own making (access, limits, positions)
 DETAILS_KEY = "grpc-status-details-bin"
 
+# Sizes in bytes as gRPC sends text (percent-encoded outside printable ASCII).
+# The message travels twice (grpc-message and in the packed status); with the
+# listed violations and a text field of each other detail at most, every
+# status stays well under 8 KiB even base64-encoded.
+MAX_MESSAGE = 1024
+MAX_TEXT = 512  # any other text in a detail: a description, AWS's message
+MAX_VIOLATIONS = 25  # field violations listed; the message says how many more there were
+MAX_VIOLATIONS_BYTES = 2048
+_CUT = "..."
+
 
 @dataclass(frozen=True)
 class RichStatus(grpc.Status):
@@ -62,13 +76,69 @@ def _error_info(err: DomainError) -> error_details_pb2.ErrorInfo:
     )
 
 
+def _sent_size(char: str) -> int:
+    return 1 if " " <= char <= "~" and char != "%" else 3 * len(char.encode("utf-8", "surrogatepass"))
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to at most ``limit`` bytes as sent, marked where it was cut."""
+    if len(text) * 12 <= limit:  # no character is sent as more than 12 bytes
+        return text
+    cut_at = 0
+    for i, size in enumerate(itertools.accumulate(map(_sent_size, text))):
+        if size <= limit - len(_CUT):
+            cut_at = i + 1
+        elif size > limit:
+            return text[:cut_at] + _CUT
+    return text
+
+
 def _bad_request(violations: Sequence[FieldViolation]) -> error_details_pb2.BadRequest:
-    return error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in violations
-        ]
-    )
+    """The first violations, each cut to size, as many as fit; the message says how many more there were."""
+    bad = error_details_pb2.BadRequest()
+    size = 0
+    for violation in violations[:MAX_VIOLATIONS]:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=_clip(violation.field, MAX_TEXT // 4), description=_clip(violation.description)
+        )
+        size += item.ByteSize() + 3  # with its tag and length in the list
+        if size > MAX_VIOLATIONS_BYTES:
+            break
+        bad.field_violations.append(item)
+    return bad
+
+
+def _clip_texts(message: Any) -> None:
+    """Cuts every text of a detail (and of the messages in it) to MAX_TEXT."""
+    for field, value in message.ListFields():
+        if field.type == field.TYPE_STRING:
+            if field.is_repeated:
+                value[:] = [_clip(v) for v in value]
+            else:
+                setattr(message, field.name, _clip(value))
+        elif field.type == field.TYPE_MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                for key, item in list(value.items()):
+                    if isinstance(item, str):
+                        value[key] = _clip(item)
+            else:
+                for item in value if field.is_repeated else (value,):
+                    _clip_texts(item)
+
+
+def _fitted(err: BaseException, message: str, details: Sequence[object]) -> str:
+    """Cuts the details' texts and the message to size; the message says how many violations went unlisted."""
+    listed = 0
+    for detail in details:
+        if isinstance(detail, error_details_pb2.BadRequest):
+            listed += len(detail.field_violations)  # built to size already
+        else:
+            _clip_texts(detail)
+    unlisted = len(getattr(err, "violations", ())) - listed
+    if unlisted <= 0:
+        return _clip(message, MAX_MESSAGE)
+    note = f" ({unlisted} more violations not listed in the details)"
+    return _clip(message, MAX_MESSAGE - len(note)) + note
 
 
 def _precondition_failure(
@@ -113,7 +183,7 @@ def _facade_details(err: DomainError) -> tuple[grpc.StatusCode, list[object]] | 
                         error_details_pb2.QuotaFailure.Violation(subject=err.subject, description=err.message)
                     ]
                 ),
-                error_details_pb2.ErrorInfo(reason="RATE_LIMITED", domain=FACADE_DOMAIN),
+                error_details_pb2.ErrorInfo(reason=err.reason, domain=FACADE_DOMAIN),
             ]
         case _:
             return None
@@ -170,6 +240,7 @@ def to_status(err: BaseException, *, request_id: str, aws_request_id: str = "") 
         code = grpc.StatusCode.INTERNAL
         details = [error_details_pb2.RequestInfo(request_id=request_id)]
         message = f"internal error; see the server log for request id {request_id}"
+    message = _fitted(err, message, details)
     packed = []
     for detail in details:
         item = any_pb2.Any()

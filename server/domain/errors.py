@@ -195,9 +195,12 @@ class AccessDenied(DomainError):
 
 
 class RateLimited(DomainError):
-    """The caller exceeded its rate limit; a token will be there after ``retry_after`` seconds."""
+    """The caller exceeded its rate limit (or its calls in flight); retry after ``retry_after`` seconds."""
 
-    def __init__(self, message: str, *, subject: str, retry_after: float) -> None:
+    def __init__(
+        self, message: str, *, subject: str, retry_after: float, reason: str = "RATE_LIMITED"
+    ) -> None:
         super().__init__(message)
         self.subject = subject
         self.retry_after = retry_after
+        self.reason = reason

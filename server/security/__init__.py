@@ -1,9 +1,9 @@
-"""Who may call, and how much: authentication, roles and scopes, rate and watcher limits, TLS."""
+"""Who may call, and how much: authentication, roles and scopes, rate, call and watcher limits, TLS."""
 
 from connfacade.server.security._authn import Authenticator
 from connfacade.server.security._exposure import exposed, is_local
 from connfacade.server.security._gate import OPEN_GATE, VIEWER_METHODS, Gate, require_role
-from connfacade.server.security._limits import RateLimiter, TokenBucket, WatcherCounts
+from connfacade.server.security._limits import CallCounts, RateLimiter, TokenBucket, WatcherCounts
 from connfacade.server.security._principals import (
     ANONYMOUS,
     Directory,
@@ -21,6 +21,7 @@ __all__ = [
     "OPEN_GATE",
     "VIEWER_METHODS",
     "Authenticator",
+    "CallCounts",
     "Directory",
     "Gate",
     "Principal",

@@ -1,4 +1,4 @@
-"""What every call passes before its handler: authentication, rate limit, role."""
+"""What every call passes before its handler: authentication, rate limit, role, calls in flight."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from connfacade.server.domain import AccessDenied
 from connfacade.server.security._authn import Authenticator
-from connfacade.server.security._limits import RateLimiter, WatcherCounts
+from connfacade.server.security._limits import CallCounts, RateLimiter, WatcherCounts
 from connfacade.server.security._principals import Principal, Role
 
 if TYPE_CHECKING:
@@ -28,6 +28,10 @@ VIEWER_METHODS = frozenset(
     }
 )
 
+# Calls held open by design (until a change or the caller's deadline): they
+# count against the watcher limits instead of the calls in flight.
+HELD_METHODS = frozenset({"WatchConnections", "WaitForConnection"})
+
 
 def require_role(principal: Principal, method: str) -> None:
     """Raises AccessDenied unless ``principal``'s role allows ``method`` (e.g. ``DeleteConnection``)."""
@@ -41,17 +45,19 @@ def require_role(principal: Principal, method: str) -> None:
 
 
 class Gate:
-    """Authentication, then the principal's rate limit, then its role: the order a caller is told."""
+    """Authentication, then the principal's rate limit, role and calls in flight, in that order."""
 
     def __init__(
         self,
         authenticator: Authenticator | None = None,
         limiter: RateLimiter | None = None,
         watchers: WatcherCounts | None = None,
+        calls: CallCounts | None = None,
     ) -> None:
         self.authenticator = authenticator or Authenticator()
         self.limiter = limiter or RateLimiter()
         self.watchers = watchers or WatcherCounts()
+        self.calls = calls or CallCounts()
 
     @property
     def authenticates(self) -> bool:
@@ -63,9 +69,16 @@ class Gate:
         return self.authenticator.authenticate(metadata, auth_context)
 
     def admit(self, principal: Principal, method: str) -> None:
-        """Raises unless ``principal`` may call ``method`` now (its rate limit, then its role)."""
+        """Raises unless ``principal`` may call ``method`` now; then the call is in flight until `release`."""
         self.limiter.take(principal)
         require_role(principal, method)
+        if method not in HELD_METHODS:
+            self.calls.enter(principal)  # last: nothing raises once the call is counted
+
+    def release(self, principal: Principal, method: str) -> None:
+        """Ends a call `admit` let in."""
+        if method not in HELD_METHODS:
+            self.calls.leave(principal)
 
 
 OPEN_GATE = Gate()  # no authentication, no limits: the default for a local sidecar

@@ -1,4 +1,4 @@
-"""Per-principal limits: a token bucket of calls, a count of open watch streams."""
+"""Per-principal limits: a token bucket of calls, counts of calls in flight and of open watch streams."""
 
 from __future__ import annotations
 
@@ -74,6 +74,52 @@ class RateLimiter:
                 subject=f"principal:{principal.name}",
                 retry_after=wait,
             )
+
+
+class CallCounts:
+    """Calls each principal has in flight, its fair share of the server; 0 means unlimited.
+
+    A principal's own ``max_calls`` overrides the default. Without
+    authentication every caller is the one anonymous principal, so the default
+    is sized for a single app calling its sidecar (docs/security.md).
+    """
+
+    RETRY_AFTER = 1.0  # seconds: a slot frees when one of its calls ends, which no one can say
+
+    def __init__(self, per_principal: int = 0) -> None:
+        self.per_principal = per_principal
+        self._in_flight: dict[str, int] = {}
+
+    def limit(self, principal: Principal) -> int:
+        """How many calls ``principal`` may have in flight (0: no limit)."""
+        return self.per_principal if principal.max_calls is None else principal.max_calls
+
+    def enter(self, principal: Principal) -> None:
+        """Counts one more call of ``principal``; raises RateLimited (nothing counted) at its limit."""
+        limit = self.limit(principal)
+        if not limit:
+            return  # unlimited: nothing to count (and `leave` finds nothing to take off)
+        count = self._in_flight.get(principal.name, 0)
+        if count >= limit:
+            raise RateLimited(
+                f"principal {principal.name!r} already has {limit} calls in flight; retry when one has ended",
+                subject=f"principal:{principal.name}:calls",
+                retry_after=self.RETRY_AFTER,
+                reason="TOO_MANY_CALLS_IN_FLIGHT",
+            )
+        self._in_flight[principal.name] = count + 1
+
+    def leave(self, principal: Principal) -> None:
+        """Counts one call of ``principal`` as ended."""
+        count = self._in_flight.get(principal.name, 0) - 1
+        if count > 0:
+            self._in_flight[principal.name] = count
+        else:
+            self._in_flight.pop(principal.name, None)
+
+    def in_flight(self, principal: Principal) -> int:
+        """Calls ``principal`` has in flight now."""
+        return self._in_flight.get(principal.name, 0)
 
 
 class WatcherCounts:

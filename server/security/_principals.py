@@ -23,7 +23,17 @@ if TYPE_CHECKING:
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _KEYS = frozenset(
-    {"name", "role", "token_sha256", "tls_subject", "scopes", "rate_limit", "rate_burst", "max_watchers"}
+    {
+        "name",
+        "role",
+        "token_sha256",
+        "tls_subject",
+        "scopes",
+        "rate_limit",
+        "rate_burst",
+        "max_calls",
+        "max_watchers",
+    }
 )
 
 
@@ -48,6 +58,7 @@ class Principal:
     scopes: tuple[str, ...] = ()
     rate_limit: float | None = None
     rate_burst: int | None = None
+    max_calls: int | None = None
     max_watchers: int | None = None
 
     @property
@@ -150,7 +161,12 @@ def _principal(index: int, raw: dict[str, Any]) -> tuple[Principal, str | None, 
     if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
         raise PrincipalsFileError(f"{where}.scopes: a list of non-empty name or ARN prefixes")
     limits: dict[str, Any] = {}
-    for key, kind in (("rate_limit", (int, float)), ("rate_burst", int), ("max_watchers", int)):
+    for key, kind in (
+        ("rate_limit", (int, float)),
+        ("rate_burst", int),
+        ("max_calls", int),
+        ("max_watchers", int),
+    ):
         value = raw.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, kind) or value < 0):
             raise PrincipalsFileError(f"{where}.{key}: a number >= 0")

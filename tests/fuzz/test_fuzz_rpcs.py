@@ -1,7 +1,9 @@
 """Every RPC answers arbitrary requests with a deliberate status, never a crash.
 
-Requests come from the proto descriptors, metadata (credentials, request id,
-read options) from the keys the facade reads; the facade authenticates, so
+Requests come from the proto descriptors, or are raw bytes (arbitrary,
+truncated, altered and over-long encodings) sent through identity
+serializers, as a generic client sends them; metadata (credentials, request
+id, read options) from the keys the facade reads; the facade authenticates, so
 roles and scopes are exercised too. The short run in the suite draws a few
 examples per RPC (a watch is read up to its first message); a long run raises
 the count through
@@ -23,11 +25,13 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from metadata_strategies import metadata
 from proto_strategies import messages
+from wire_strategies import encodings
 
 from connfacade.server.app import APPRUNNER_SERVICE, CODESTAR_SERVICE, HOST_SERVICE
 
 SHORT_RUN = 25
 EXAMPLES = int(os.environ.get("CONNFACADE_FUZZ_EXAMPLES", str(SHORT_RUN)))
+RAW_EXAMPLES = 10 if EXAMPLES <= SHORT_RUN else EXAMPLES  # the suite's raw-bytes run is shorter still
 CALL_TIMEOUT = 5.0  # WaitForConnection honours the deadline; everything else answers at once
 STREAM_TIMEOUT = 0.5  # a valid watch may send nothing before its deadline; DEADLINE_EXCEEDED is fine
 
@@ -83,8 +87,13 @@ def upstream_rejection(err: grpc.RpcError) -> str | None:
     return None
 
 
-def fuzz_method(target: str, service, method) -> collections.Counter[str]:
-    """Send ``EXAMPLES`` generated requests to one RPC; the status codes seen, counted."""
+def undecodable(err: grpc.RpcError, method) -> bool:
+    """Whether ``err`` refuses the request's bytes as no encoding of its message."""
+    return f"is not a valid {method.input_type.full_name}" in err.details()
+
+
+def fuzz_method(target: str, service, method, *, raw: bool = False) -> collections.Counter[str]:
+    """Send generated requests (raw bytes if ``raw``) to one RPC; the status codes seen, counted."""
     request_class = message_factory.GetMessageClass(method.input_type)
     response_class = message_factory.GetMessageClass(method.output_type)
     seen: collections.Counter[str] = collections.Counter()
@@ -92,7 +101,7 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
     with grpc.insecure_channel(target) as channel:
         path = f"/{service.full_name}/{method.name}"
         codecs = {
-            "request_serializer": request_class.SerializeToString,
+            "request_serializer": None if raw else request_class.SerializeToString,
             "response_deserializer": response_class.FromString,
         }
         if method.server_streaming:
@@ -109,13 +118,13 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
             call = channel.unary_unary(path, **codecs)
 
         @settings(
-            max_examples=EXAMPLES,
+            max_examples=RAW_EXAMPLES if raw else EXAMPLES,
             deadline=None,
             derandomize=EXAMPLES <= SHORT_RUN,  # the suite's run is the same every time; long runs explore
             database=None,  # no .hypothesis/ left in the checkout; a failure prints its example
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
-        @given(messages(method.input_type), metadata())
+        @given(encodings(method.input_type) if raw else messages(method.input_type), metadata())
         def one_request(request, metadata):
             err = None
             try:
@@ -124,6 +133,8 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
                 err = raised
             code = grpc.StatusCode.OK if err is None else err.code()
             assert code in EXPECTED, f"{code.name}: {err and err.details()!r} for {request!r} {metadata!r}"
+            if err is not None and "class" in err.details():
+                raise AssertionError(f"a Python class named to the caller: {err.details()!r} for {request!r}")
             if code != grpc.StatusCode.INVALID_ARGUMENT:
                 seen[code.name] += 1
                 return
@@ -131,8 +142,13 @@ def fuzz_method(target: str, service, method) -> collections.Counter[str]:
             assert violations, (
                 f"INVALID_ARGUMENT without BadRequest: {err.details()!r} for {request!r} {metadata!r}"
             )
-            assert all(v.field for v in violations), f"unnamed violation {violations} for {request!r}"
-            if upstream_rejection(err):
+            # Only bytes that are no message at all may concern the request as a whole (no field).
+            assert all(v.field for v in violations) or undecodable(err, method), (
+                f"unnamed violation {violations} for {request!r}"
+            )
+            if undecodable(err, method):
+                seen["INVALID_ARGUMENT/undecodable"] += 1
+            elif upstream_rejection(err):
                 seen["INVALID_ARGUMENT/upstream"] += 1
                 upstream_messages[f"{err.details()} -> {', '.join(v.field for v in violations)}"] += 1
             else:
@@ -154,3 +170,12 @@ async def test_rpc_survives_generated_requests(facade, service, method, record_p
     seen = await asyncio.to_thread(fuzz_method, facade.addresses[0], service, method)
     record_property("statuses", dict(seen))
     print(f"{service.full_name}/{method.name}: {dict(sorted(seen.items()))}")  # noqa: T201
+
+
+@pytest.mark.timeout(0 if EXAMPLES > SHORT_RUN else 120)
+@pytest.mark.parametrize(("service", "method"), RPCS)
+async def test_rpc_survives_raw_bytes(facade, service, method, record_property):
+    """Bytes no protobuf library would send get an expected status, never UNKNOWN; the server stays up."""
+    seen = await asyncio.to_thread(fuzz_method, facade.addresses[0], service, method, raw=True)
+    record_property("statuses", dict(seen))
+    print(f"{service.full_name}/{method.name} raw: {dict(sorted(seen.items()))}")  # noqa: T201

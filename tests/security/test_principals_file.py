@@ -21,6 +21,7 @@ def test_a_token_finds_its_principal_with_role_scopes_and_limits():
         scopes = ["billing-", "arn:aws:apprunner:us-east-1:123456789012:connection/shared-"]
         rate_limit = 2.5
         rate_burst = 5
+        max_calls = 7
         max_watchers = 3
         """
     )
@@ -31,12 +32,14 @@ def test_a_token_finds_its_principal_with_role_scopes_and_limits():
         principal.role,
         principal.rate_limit,
         principal.rate_burst,
+        principal.max_calls,
         principal.max_watchers,
     ) == (
         "billing",
         Role.EDITOR,
         2.5,
         5,
+        7,
         3,
     )
     assert principal.scopes == ("billing-", "arn:aws:apprunner:us-east-1:123456789012:connection/shared-")
@@ -65,6 +68,7 @@ def test_a_certificate_subject_finds_its_principal():
         ('name = "a"\nrole = "viewer"\ntoken_sha256 = "plaintext-token"', "64 lowercase hex digits"),
         ('name = "a"\nrole = "viewer"\ntoken_sha256 = "{d}"\nscopes = "team-"', "principals[0].scopes"),
         ('name = "a"\nrole = "viewer"\ntoken_sha256 = "{d}"\nrate_limit = -1', "principals[0].rate_limit"),
+        ('name = "a"\nrole = "viewer"\ntoken_sha256 = "{d}"\nmax_calls = 2.5', "principals[0].max_calls"),
         ('name = "a"\nrole = "viewer"\ntoken_sha256 = "{d}"\ncolour = "red"', "unknown keys ['colour']"),
     ],
 )

@@ -33,11 +33,16 @@ class ConnectionServiceStub:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call: a request that violates it fails with
-    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
-    from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
-    the `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field; so do
+    bytes that are not an encoding of the request message (naming the field
+    whose encoding broke, if one did). Failures from AWS carry rich details
+    (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure, PreconditionFailure or
+    RetryInfo) and the AWS request id in the `x-aws-request-id` trailing
+    metadata entry. Every response carries the facade's request id in
+    `x-request-id`. Any RPC may also fail with RESOURCE_EXHAUSTED
+    (google.rpc.QuotaFailure and RetryInfo) when the caller is over its rate
+    limit or has too many calls in flight (WatchConnections and
+    WaitForConnection count against its watch streams instead).
     """
 
     def __init__(self, channel):
@@ -101,11 +106,16 @@ class ConnectionServiceServicer:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call: a request that violates it fails with
-    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
-    from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
-    the `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field; so do
+    bytes that are not an encoding of the request message (naming the field
+    whose encoding broke, if one did). Failures from AWS carry rich details
+    (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure, PreconditionFailure or
+    RetryInfo) and the AWS request id in the `x-aws-request-id` trailing
+    metadata entry. Every response carries the facade's request id in
+    `x-request-id`. Any RPC may also fail with RESOURCE_EXHAUSTED
+    (google.rpc.QuotaFailure and RetryInfo) when the caller is over its rate
+    limit or has too many calls in flight (WatchConnections and
+    WaitForConnection count against its watch streams instead).
     """
 
     def CreateConnection(self, request, context):
@@ -283,11 +293,16 @@ class ConnectionService:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call: a request that violates it fails with
-    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
-    from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
-    the `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field; so do
+    bytes that are not an encoding of the request message (naming the field
+    whose encoding broke, if one did). Failures from AWS carry rich details
+    (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure, PreconditionFailure or
+    RetryInfo) and the AWS request id in the `x-aws-request-id` trailing
+    metadata entry. Every response carries the facade's request id in
+    `x-request-id`. Any RPC may also fail with RESOURCE_EXHAUSTED
+    (google.rpc.QuotaFailure and RetryInfo) when the caller is over its rate
+    limit or has too many calls in flight (WatchConnections and
+    WaitForConnection count against its watch streams instead).
     """
 
     @staticmethod

@@ -34,11 +34,16 @@ class ConnectionServiceStub:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call: a request that violates it fails with
-    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
-    from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
-    the `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field; so do
+    bytes that are not an encoding of the request message (naming the field
+    whose encoding broke, if one did). Failures from AWS carry rich details
+    (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure, PreconditionFailure or
+    RetryInfo) and the AWS request id in the `x-aws-request-id` trailing
+    metadata entry. Every response carries the facade's request id in
+    `x-request-id`. Any RPC may also fail with RESOURCE_EXHAUSTED
+    (google.rpc.QuotaFailure and RetryInfo) when the caller is over its rate
+    limit or has too many calls in flight (WatchConnections and
+    WaitForConnection count against its watch streams instead).
     """
 
     @_typing.overload
@@ -130,11 +135,16 @@ class ConnectionServiceAsyncStub(ConnectionServiceStub):
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call: a request that violates it fails with
-    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
-    from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
-    the `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field; so do
+    bytes that are not an encoding of the request message (naming the field
+    whose encoding broke, if one did). Failures from AWS carry rich details
+    (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure, PreconditionFailure or
+    RetryInfo) and the AWS request id in the `x-aws-request-id` trailing
+    metadata entry. Every response carries the facade's request id in
+    `x-request-id`. Any RPC may also fail with RESOURCE_EXHAUSTED
+    (google.rpc.QuotaFailure and RetryInfo) when the caller is over its rate
+    limit or has too many calls in flight (WatchConnections and
+    WaitForConnection count against its watch streams instead).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -222,11 +232,16 @@ class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call: a request that violates it fails with
-    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field. Failures
-    from AWS carry rich details (google.rpc.ErrorInfo, ResourceInfo,
-    QuotaFailure, PreconditionFailure or RetryInfo) and the AWS request id in
-    the `x-aws-request-id` trailing metadata entry. Every response carries the
-    facade's request id in `x-request-id`.
+    INVALID_ARGUMENT and a google.rpc.BadRequest naming each bad field; so do
+    bytes that are not an encoding of the request message (naming the field
+    whose encoding broke, if one did). Failures from AWS carry rich details
+    (google.rpc.ErrorInfo, ResourceInfo, QuotaFailure, PreconditionFailure or
+    RetryInfo) and the AWS request id in the `x-aws-request-id` trailing
+    metadata entry. Every response carries the facade's request id in
+    `x-request-id`. Any RPC may also fail with RESOURCE_EXHAUSTED
+    (google.rpc.QuotaFailure and RetryInfo) when the caller is over its rate
+    limit or has too many calls in flight (WatchConnections and
+    WaitForConnection count against its watch streams instead).
     """
 
     @_abc_1.abstractmethod

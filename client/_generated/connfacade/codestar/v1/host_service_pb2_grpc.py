@@ -32,8 +32,12 @@ class HostServiceStub:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     def __init__(self, channel):
@@ -76,8 +80,12 @@ class HostServiceServicer:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     def CreateHost(self, request, context):
@@ -176,8 +184,12 @@ class HostService:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     @staticmethod

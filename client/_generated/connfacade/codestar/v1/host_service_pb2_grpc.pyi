@@ -33,8 +33,12 @@ class HostServiceStub:
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     @_typing.overload
@@ -83,8 +87,12 @@ class HostServiceAsyncStub(HostServiceStub):
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -129,8 +137,12 @@ class HostServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Every RPC validates its request against the CodeStar connections service
     model before any AWS call (INVALID_ARGUMENT with a google.rpc.BadRequest
-    naming each bad field). The AWS request id comes back in the
+    naming each bad field; likewise for bytes that are not an encoding of the
+    request message). The AWS request id comes back in the
     `x-aws-request-id` trailing metadata entry, the facade's in `x-request-id`.
+    Any RPC may also fail with RESOURCE_EXHAUSTED (google.rpc.QuotaFailure and
+    RetryInfo) when the caller is over its rate limit or has too many calls in
+    flight.
     """
 
     @_abc_1.abstractmethod

@@ -1,0 +1,297 @@
+"""One principal floods the server: what another principal's calls see, with and without the call limit.
+
+    ./scripts/bench fairness    # or: .venv/bin/python bench/fairness.py [--flood 3000] [--aws-latency-ms 100]
+
+`connfacade serve` runs in a process of its own (authentication on, two
+principals, the `aws` backend pointed at the emulator in a third process). A
+flooder process keeps ``--flood`` consistent ListConnections of one principal
+in flight, calling again at once after every answer, refusals included (a
+hostile caller; ``--polite`` makes it wait a second after a refusal, as a
+client honouring RetryInfo would). Meanwhile this process makes ``--calls``
+ListConnections, one at a time with a 1 s deadline, as the other principal.
+Each scenario is one `--max-calls-per-principal` (``--limits``, default no
+limit and the default limit); the report gives the other principal's p50, p90,
+worst call and deadline misses per scenario, and the first against the last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+from _load import percentile, write_results
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from connfacade.apprunner.v1 import connection_service_pb2 as pb
+from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
+from connfacade.server.config import DEFAULT_MAX_CALLS
+from connfacade.server.security import hash_token
+
+HERE = Path(__file__).resolve().parent
+CONNFACADE = Path(sys.executable).parent / "connfacade"
+TOKENS = {"flooder": "bench-flooder-token-0123456789", "other": "bench-other-token-0123456789"}
+STREAMS_PER_CHANNEL = 100  # an HTTP/2 connection carries a bounded number of concurrent calls
+DEADLINE = 1.0
+
+
+def metadata(principal: str, *, consistent: bool = False) -> tuple[tuple[str, str], ...]:
+    pairs = (("authorization", f"Bearer {TOKENS[principal]}"),)
+    return (*pairs, ("x-connfacade-consistent-read", "true")) if consistent else pairs
+
+
+async def flood(target: str, workers: int, seconds: float, *, polite: bool) -> dict[str, int]:
+    """Keeps ``workers`` consistent reads of the flooder in flight for ``seconds``; answers by code.
+
+    A polite flooder waits a second after each RESOURCE_EXHAUSTED, as a client honouring RetryInfo would.
+    """
+    codes: dict[str, int] = {}
+    stop_at = time.monotonic() + seconds
+    channels = [
+        grpc.aio.insecure_channel(target, options=(("grpc.use_local_subchannel_pool", 1),))
+        for _ in range(-(-workers // STREAMS_PER_CHANNEL))
+    ]
+
+    async def worker(stub: pb_grpc.ConnectionServiceStub) -> None:
+        while time.monotonic() < stop_at:
+            try:
+                await stub.ListConnections(
+                    pb.ListConnectionsRequest(), metadata=metadata("flooder", consistent=True), timeout=10
+                )
+                code = "OK"
+            except grpc.aio.AioRpcError as err:
+                code = err.code().name
+            codes[code] = codes.get(code, 0) + 1
+            if polite and code == "RESOURCE_EXHAUSTED":
+                await asyncio.sleep(1.0)
+
+    stubs = [pb_grpc.ConnectionServiceStub(c) for c in channels]
+    await asyncio.gather(*(worker(stubs[i % len(stubs)]) for i in range(workers)))
+    for channel in channels:
+        await channel.close()
+    return codes
+
+
+async def emulate() -> None:
+    """Runs the emulator until killed, printing its URL."""
+    from connfacade.server.emulator import Emulator  # noqa: PLC0415 - only this process needs it
+
+    async with Emulator(port=0) as emulator:
+        print(emulator.url, flush=True)
+        await asyncio.Event().wait()
+
+
+async def started(*argv: str, pattern: str, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    """A process (``argv``) and the first match of ``pattern`` in its output."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    if proc.stdout is None:
+        raise RuntimeError("no pipe to read the process's output from")
+    async with asyncio.timeout(30):
+        while True:
+            line = (await proc.stdout.readline()).decode()
+            if not line:
+                raise RuntimeError(f"{argv[:2]} exited before saying {pattern!r}")
+            if found := re.search(pattern, line):
+                return proc, found.group(1)
+
+
+async def stopped(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(15):
+                await proc.wait()
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+async def serving(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            await asyncio.sleep(0.01)
+
+
+async def scenario(
+    emulator_url: str, folder: Path, limit: int, args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, object]:
+    socket = folder / f"grpc-{limit}.sock"
+    server, health = await started(
+        str(CONNFACADE),
+        "serve",
+        "--backend",
+        "aws",
+        "--aws-endpoint-url",
+        emulator_url,
+        "--listen",
+        f"unix:{socket}",
+        "--health-address",
+        "127.0.0.1:0",
+        "--metrics-address",
+        "off",
+        "--audit-stdout",
+        "off",
+        "--log-level",
+        "error",
+        "--principals-file",
+        str(folder / "principals.toml"),
+        "--max-calls-per-principal",
+        str(limit),
+        pattern=r"health \(grpc\.health\.v1\) on (\S+)",
+        env=env,
+    )
+    flooder = None
+    try:
+        await serving(health)
+        target = f"unix:{socket}"
+        flooder = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--flood-target",
+            target,
+            "--flood",
+            str(args.flood),
+            "--seconds",
+            str(args.seconds),
+            *(["--polite"] if args.polite else []),
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        await asyncio.sleep(args.seconds / 4)  # the flood builds up
+        latencies, misses = [], 0
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = pb_grpc.ConnectionServiceStub(channel)
+            for _ in range(args.calls):
+                began = time.perf_counter()
+                try:
+                    await stub.ListConnections(
+                        pb.ListConnectionsRequest(), metadata=metadata("other"), timeout=DEADLINE
+                    )
+                except grpc.aio.AioRpcError as err:
+                    if err.code() is not grpc.StatusCode.DEADLINE_EXCEEDED:
+                        raise
+                    misses += 1
+                latencies.append(time.perf_counter() - began)
+        out, _ = await flooder.communicate()
+        codes = json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        if flooder is not None and flooder.returncode is None:
+            flooder.kill()
+            await flooder.wait()
+        await stopped(server)
+    latencies.sort()
+    return {
+        "max_calls_per_principal": limit,
+        "other_p50_ms": statistics.median(latencies) * 1000,
+        "other_p90_ms": percentile(latencies, 0.9) * 1000,
+        "other_worst_ms": latencies[-1] * 1000,
+        "other_deadline_misses": misses,
+        "other_calls": len(latencies),
+        "flooder_answers": codes,
+    }
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description="a flooding principal against another principal's calls")
+    parser.add_argument("--flood", type=int, default=3000, help="the flooder's calls in flight")
+    parser.add_argument("--seconds", type=float, default=8.0, help="how long the flood lasts")
+    parser.add_argument("--calls", type=int, default=20, help="the other principal's calls, one at a time")
+    parser.add_argument("--polite", action="store_true", help="the flooder backs off after a refusal")
+    parser.add_argument(
+        "--limits",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[0, DEFAULT_MAX_CALLS],
+        help="--max-calls-per-principal per scenario, the first the baseline (default: 0, the default)",
+    )
+    parser.add_argument(
+        "--aws-latency-ms", type=int, default=0, help="how long AWS takes per ListConnections (default 0)"
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--flood-target", help=argparse.SUPPRESS)  # the flooder process
+    parser.add_argument("--emulate", action="store_true", help=argparse.SUPPRESS)  # the emulator process
+    args = parser.parse_args()
+    if args.emulate:
+        await emulate()
+        return 0
+    if args.flood_target:
+        codes = await flood(args.flood_target, args.flood, args.seconds, polite=args.polite)
+        print(json.dumps(codes))
+        return 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+    results = []
+    emulator, url = await started(sys.executable, __file__, "--emulate", pattern=r"(http://\S+)", env=env)
+    try:
+        if args.aws_latency_ms:
+            from connfacade.server.emulator import EmulatorControl  # noqa: PLC0415
+
+            async with EmulatorControl(url) as control:
+                await control.inject_fault(
+                    operation="ListConnections", kind="latency", latency_ms=args.aws_latency_ms
+                )
+        with tempfile.TemporaryDirectory(prefix="connfacade-fairness-") as tmp:
+            folder = Path(tmp)
+            (folder / "principals.toml").write_text(
+                "".join(
+                    f'[[principals]]\nname = "{name}"\nrole = "viewer"\n'
+                    f'token_sha256 = "{hash_token(token)}"\n'
+                    for name, token in TOKENS.items()
+                )
+            )
+            for limit in args.limits:
+                result = await scenario(url.rstrip("/"), folder, limit, args, env)
+                results.append(result)
+                print(
+                    f"limit {limit or 'off':>5}: other principal p50 {result['other_p50_ms']:8.1f} ms, "
+                    f"p90 {result['other_p90_ms']:8.1f} ms, worst {result['other_worst_ms']:8.1f} ms, "
+                    f"{result['other_deadline_misses']}/{result['other_calls']} past the deadline; "
+                    f"flooder {result['flooder_answers']}"
+                )
+    finally:
+        await stopped(emulator)
+    off, on = results[0], results[-1]
+    ratios = {
+        "other_p50_baseline_over_last": off["other_p50_ms"] / on["other_p50_ms"],  # type: ignore[operator]
+        "other_misses_baseline_minus_last": off["other_deadline_misses"] - on["other_deadline_misses"],  # type: ignore[operator]
+    }
+    print(
+        f"\nlimit {on['max_calls_per_principal']} against limit {off['max_calls_per_principal'] or 'off'}: "
+        f"the other principal's p50 x{1 / ratios['other_p50_baseline_over_last']:.2f}, deadline misses "
+        f"{on['other_deadline_misses']} instead of {off['other_deadline_misses']} of {args.calls}"
+    )
+    write_results(
+        args.out,
+        "fairness",
+        {
+            "flood": args.flood,
+            "polite": args.polite,
+            "aws_latency_ms": args.aws_latency_ms,
+            "scenarios": results,
+            "ratios": ratios,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
