@@ -25,8 +25,15 @@ status code (INTERNAL/UNKNOWN never expected); watcher gaps and duplicates
 (each change seen exactly once, each watcher's view equal to a consistent
 listing); audit records against mutation attempts (after SIGTERM and
 `connfacade audit verify`); duplicate creates in the emulator's final state;
-server RSS, shutdown time and exit code. Results go to stdout and to
-bench/results/soak-<time>.json; the exit status is 1 if any invariant broke.
+server RSS (sampled every ``--rss-every`` seconds), shutdown time and exit
+code. Results go to stdout and to bench/results/soak-<time>.json; the exit
+status is 1 if any invariant broke.
+
+What the server remembers grows until its limits are reached: request ids
+for the idempotency window (600 s), the last 10,000 change events, the
+emulator's request log. To see RSS level off within minutes rather than after
+ten, shorten the server's limits, for example
+``--idempotency-window 60 --history-limit 1000 --duration 420``.
 """
 
 from __future__ import annotations
@@ -121,6 +128,30 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+async def sample_rss(pid: int, every: float, samples: list[tuple[float, float]]) -> None:
+    """Appends (seconds since the start, RSS MB) every ``every`` s until cancelled or the process is gone."""
+    began = time.monotonic()
+    while True:
+        try:
+            samples.append((round(time.monotonic() - began, 1), round(rss_mb(pid), 1)))
+        except FileNotFoundError:
+            return
+        await asyncio.sleep(every)
+
+
+def rss_growth(samples: list[tuple[float, float]]) -> dict[str, float]:
+    """How much the peak RSS rose in each half of the run: a plateau is a second half that adds ~nothing."""
+    if len(samples) < 2:
+        return {}
+    middle = samples[-1][0] / 2
+    first = [mb for t, mb in samples if t <= middle]
+    second = [mb for t, mb in samples if t > middle]
+    return {
+        "first_half_mb": round(max(first) - samples[0][1], 1),
+        "second_half_mb": round(max(second) - max(first), 1),
+    }
+
+
 # ---- the server process ------------------------------------------------------------------
 
 
@@ -150,7 +181,8 @@ class Server:
     drain: asyncio.Task[None]
 
     @classmethod
-    async def start(cls, workdir: Path, audit_dir: Path) -> Server:
+    async def start(cls, workdir: Path, audit_dir: Path, limits: list[str]) -> Server:
+        """The server, with ``limits`` (more `connfacade serve` flags) after the soak's own."""
         stderr_path = workdir / "server.stderr"
         command = [
             str(CONNFACADE),
@@ -174,6 +206,7 @@ class Server:
             "2",
             "--log-level",
             "warning",
+            *limits,
         ]
         with stderr_path.open("wb") as stderr:
             proc = await asyncio.create_subprocess_exec(
@@ -1144,7 +1177,12 @@ def invariants_of(
 async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     audit_dir = workdir / "audit"
     audit_dir.mkdir()
-    server = await Server.start(workdir, audit_dir)
+    limits = [
+        f"--{name.replace('_', '-')}={value}"
+        for name in ("idempotency_window", "history_limit")
+        if (value := getattr(args, name)) is not None
+    ]
+    server = await Server.start(workdir, audit_dir, limits)
     print(f"server pid {server.proc.pid} on {server.address}, emulator {server.emulator}", flush=True)
     faults = FaultLog()
     try:
@@ -1169,7 +1207,12 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 f"{len(watchers)} watchers synced; RSS {rss_start:.1f} MB; soaking for {args.duration:g} s",
                 flush=True,
             )
-            soaked = await drive(server, workload, control, faults)
+            rss_samples: list[tuple[float, float]] = []
+            sampler = asyncio.create_task(sample_rss(server.proc.pid, args.rss_every, rss_samples))
+            try:
+                soaked = await drive(server, workload, control, faults)
+            finally:
+                await cancel_all([sampler])
             checks, revisions = await settle(workload, watchers, args.settle)
             state = await emulator_state(server.emulator)
             rss_end = rss_mb(server.proc.pid)
@@ -1216,6 +1259,8 @@ async def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "server": {
             "rss_start_mb": rss_start,
             "rss_end_mb": rss_end,
+            "rss_samples": rss_samples,
+            "rss_growth": rss_growth(rss_samples),
             "shutdown_s": shutdown_s,
             "exit_code": exit_code,
             "error_log_lines": len(error_lines),
@@ -1261,6 +1306,11 @@ def summary(result: dict[str, Any]) -> str:
         + f"; duplicates {c['duplicates']}, orphans {c['orphan_count']}, conflicts {c['create_conflicts']}"
     )
     s = result["server"]
+    if growth := s["rss_growth"]:
+        lines.append(
+            f"RSS peak rose {growth['first_half_mb']:+.1f} MB in the first half of the run, "
+            f"{growth['second_half_mb']:+.1f} MB in the second"
+        )
     lines.append(
         f"server: RSS {s['rss_start_mb']:.1f} MB at start, {s['rss_end_mb']:.1f} MB at end; "
         f"SIGTERM to exit {s['shutdown_s'] * 1000:.0f} ms, exit code {s['exit_code']}; "
@@ -1301,6 +1351,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--settle", type=float, default=3.0, help="seconds the store gets after the faults")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable mix")
+    parser.add_argument(
+        "--rss-every", type=float, default=10.0, help="seconds between samples of the server's RSS"
+    )
+    parser.add_argument(
+        "--idempotency-window",
+        type=float,
+        default=None,
+        help="the server's --idempotency-window (default: the server's, 600 s); shorter levels RSS sooner",
+    )
+    parser.add_argument(
+        "--history-limit",
+        type=int,
+        default=None,
+        help="the server's --history-limit (default: the server's, 10000 events); smaller levels RSS sooner",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server log, audit file)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     return parser.parse_args(argv)

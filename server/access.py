@@ -16,6 +16,7 @@ from connfacade.server.security import (
     RateLimiter,
     WatcherCounts,
     exposed,
+    is_local,
     load_principals,
     server_credentials,
 )
@@ -61,12 +62,41 @@ def _tls(settings: Settings) -> grpc.ServerCredentials | None:
         raise AccessSetupError(f"cannot read TLS files: {err}") from None
 
 
+def _check_emulator(settings: Settings) -> None:
+    """Refuses an embedded emulator others can reach, unless ``--allow-unauthenticated`` says so.
+
+    The emulator never authenticates: whoever reaches it can create and delete
+    the connections the facade serves, behind its audit log, or wipe them all
+    (``/_emulator/reset``). A principals file does not guard it.
+    """
+    if settings.backend != "emulator":
+        return
+    host, port = settings.emulator_host_port  # an empty host means loopback here
+    address = f"{host}:{port}"
+    if is_local(address):
+        return
+    if not settings.allow_unauthenticated:
+        raise AccessSetupError(
+            f"refusing to start the AWS emulator on {address} without authentication: anyone who can "
+            "reach it could change the AWS state the facade serves, bypassing its checks and audit "
+            "log, or wipe it (/_emulator/reset); --principals-file does not guard it. Let it listen on "
+            "loopback (the facade reaches it there), or pass --allow-unauthenticated on if exposing "
+            "it is intended."
+        )
+    log.warning(
+        "security.emulator_exposed",
+        address=address,
+        hint="the AWS emulator has no authentication; anyone who can reach it can change or reset its state",
+    )
+
+
 def build_access(settings: Settings) -> Access:
     """The gate and TLS credentials the settings ask for; raises AccessSetupError.
 
     Without authentication a listener that others than this machine can reach
     is refused, unless ``--allow-unauthenticated`` says that is intended (for
-    example behind a mesh that authenticates for us).
+    example behind a mesh that authenticates for us). So is an embedded
+    emulator others can reach: it has no authentication at all.
     """
     tls = _tls(settings)
     directory = None
@@ -89,6 +119,7 @@ def build_access(settings: Settings) -> Access:
             "mTLS subjects), listen on a Unix socket or loopback, or pass --allow-unauthenticated on "
             "if something in front authenticates callers."
         )
+    _check_emulator(settings)
     if open_listeners and directory is not None and tls is None:
         log.warning(
             "security.plaintext_tokens",

@@ -194,7 +194,8 @@ def parser() -> argparse.ArgumentParser:
         "--emulator-address",
         metavar="HOST:PORT",
         help=f"where the embedded emulator listens (env {_ENV['emulator_address']}; "
-        f"default {DEFAULT_EMULATOR}; port 0 picks a free one)",
+        f"default {DEFAULT_EMULATOR}; port 0 picks a free one; it has no authentication, so a "
+        "non-loopback address needs --allow-unauthenticated on)",
     )
     p.add_argument(
         "--log-level",

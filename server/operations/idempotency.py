@@ -20,6 +20,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,11 +72,24 @@ class IdempotencyCache:
     def __init__(self, window: float = DEFAULT_WINDOW, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self._clock = clock
-        self._entries: dict[str, _Entry] = {}
+        # Oldest first: every entry gets the same window on a monotonic clock, so
+        # insertion order is expiry order and expiring stops at the first live one.
+        # (An OrderedDict, not a dict: a dict's first key after many deletions
+        # from its front is found by skipping every deleted slot.)
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._running: set[asyncio.Task[Any]] = set()
 
+    @property
+    def remembered(self) -> int:
+        """How many request ids are remembered."""
+        return len(self._entries)
+
     def _expire(self, now: float) -> None:
-        for key in [k for k, e in self._entries.items() if e.expires <= now]:
+        """Forgets the ids whose window has passed, in O(expired)."""
+        while self._entries:
+            key, entry = next(iter(self._entries.items()))
+            if entry.expires > now:
+                return
             del self._entries[key]
 
     async def run(

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
+import structlog
 
 from connfacade.server import config
 from connfacade.server.access import AccessSetupError, build_access
@@ -81,3 +82,62 @@ def test_serve_exits_non_zero_before_binding_an_unauthenticated_public_listener(
     assert done.returncode == 1
     assert "refusing to listen on 0.0.0.0:0 without authentication" in done.stderr + done.stdout
     assert "gRPC listening" not in done.stdout
+
+
+def test_an_emulator_on_a_non_loopback_address_is_refused():
+    """`--emulator-address 0.0.0.0:...` with gRPC on loopback: refused, naming the address and the way out."""
+    with pytest.raises(
+        AccessSetupError, match=r"emulator on 0\.0\.0\.0:4599 .*/_emulator/reset.*--allow-unauthenticated"
+    ):
+        build_access(config.Settings(emulator_address="0.0.0.0:4599"))
+
+
+def test_a_principals_file_does_not_make_an_exposed_emulator_acceptable(tmp_path: Path):
+    """The principals guard the gRPC API only: the emulator never authenticates its callers."""
+    path = tmp_path / "p.toml"
+    path.write_text('[[principals]]\nname = "a"\nrole = "viewer"\ntls_subject = "CN=a"\n')
+    with pytest.raises(AccessSetupError, match=r"emulator on 10\.0\.0\.5:4599"):
+        build_access(config.Settings(emulator_address="10.0.0.5:4599", principals_file=str(path)))
+
+
+def test_allow_unauthenticated_accepts_an_exposed_emulator_and_says_so():
+    """The explicit opt-out starts it, with a warning naming the emulator's address."""
+    with structlog.testing.capture_logs() as logs:
+        build_access(config.Settings(emulator_address="0.0.0.0:4599", allow_unauthenticated=True))
+    warnings = [e for e in logs if e["event"] == "security.emulator_exposed"]
+    assert [(e["log_level"], e["address"]) for e in warnings] == [("warning", "0.0.0.0:4599")]
+
+
+def test_an_emulator_address_without_a_host_is_loopback():
+    """`:4599` binds the emulator to 127.0.0.1, so it is not exposed."""
+    build_access(config.Settings(emulator_address=":4599"))
+
+
+def test_the_aws_backend_ignores_the_emulator_address():
+    """No emulator starts on the aws backend, so its address exposes nothing."""
+    build_access(config.Settings(backend="aws", emulator_address="0.0.0.0:4599"))
+
+
+def test_serve_exits_non_zero_before_starting_an_exposed_emulator():
+    """The real command, gRPC on loopback: exit 1 with the reason in the log, no emulator started."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connfacade.server.app",
+            "--listen",
+            "127.0.0.1:0",
+            "--emulator-address",
+            "0.0.0.0:0",
+            "--metrics-address",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    assert "refusing to start the AWS emulator on 0.0.0.0:0" in done.stderr + done.stdout
+    assert "AWS emulator at" not in done.stdout

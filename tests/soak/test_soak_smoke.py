@@ -27,6 +27,9 @@ async def test_a_short_soak_keeps_every_invariant(tmp_path):
         "--stream-lifetime", "1.5", "3",
         "--settle", "1.5",
         "--seed", "7",
+        "--rss-every", "1",
+        "--idempotency-window", "60",
+        "--history-limit", "2000",
         "--out", str(tmp_path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -45,3 +48,6 @@ async def test_a_short_soak_keeps_every_invariant(tmp_path):
     assert all(w["events"] > 0 and w["cut_by_soak"] > 0 for w in result["watch"]["watchers"])
     assert result["audit"]["records"] == result["audit"]["mutations_sent"] > 0
     assert result["server"]["exit_code"] == 0
+    # RSS over time, for the plateau of a long run: a sample each second, and the growth per half.
+    assert len(result["server"]["rss_samples"]) >= 6
+    assert set(result["server"]["rss_growth"]) == {"first_half_mb", "second_half_mb"}
