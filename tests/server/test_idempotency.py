@@ -216,12 +216,14 @@ async def test_a_request_id_is_forgotten_after_the_window(backend, store_setting
 
 async def test_shutdown_waits_for_a_create_whose_caller_gave_up(backend, store_settings, control):
     """A create still in AWS's hands at shutdown finishes, and the store learns of it, within the grace."""
-    await control.inject_fault(operation="CreateConnection", kind="latency", latency_ms=500, count=1)
+    # AWS answers well after the caller's deadline; the deadline leaves a loaded
+    # machine ample time to have sent the create to AWS before it passes.
+    await control.inject_fault(operation="CreateConnection", kind="latency", latency_ms=3000, count=1)
     facade = await start_facade(backend, ["127.0.0.1:0"], store_settings=store_settings)
     async with grpc.aio.insecure_channel(facade.addresses[0]) as channel:
         stub = ar_grpc.ConnectionServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.CreateConnection(create(), metadata=request_id(), timeout=0.1)
+            await stub.CreateConnection(create(), metadata=request_id(), timeout=1.5)
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     await facade.stop(10)
     names = [c.name for c in facade.caches["apprunner"].store.connections()]
