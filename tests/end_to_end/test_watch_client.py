@@ -269,7 +269,20 @@ async def test_sync_client_waits_and_watches(target, control, hub):
 
 
 def _environment():
-    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # faulthandler: a CLI that hangs can be made to print where (SIGABRT below).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {**env, "PYTHONFAULTHANDLER": "1"}
+
+
+async def exit_code_after_interrupt(proc, wait=20):
+    """Ctrl-C, then the exit code; a CLI still running after ``wait`` s fails with its threads' stacks."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return await asyncio.wait_for(proc.wait(), wait)
+    except TimeoutError:
+        proc.send_signal(signal.SIGABRT)
+        _, err = await proc.communicate()
+        pytest.fail(f"the CLI did not exit {wait} s after Ctrl-C:\n{err.decode(errors='replace')[-6000:]}")
 
 
 async def start_cli(target, *args):
@@ -309,8 +322,7 @@ async def test_cli_watch_prints_a_json_line_per_event_until_ctrl_c(target, contr
             await control.complete_handshake(created.connection_arn, status="AVAILABLE")
             await client.get_connection(connection_arn=created.connection_arn, metadata=CONSISTENT)
             modified = await read_line(proc)
-            proc.send_signal(signal.SIGINT)
-            assert await asyncio.wait_for(proc.wait(), 20) == 0
+            assert await exit_code_after_interrupt(proc) == 0
         finally:
             if proc.returncode is None:
                 proc.kill()
