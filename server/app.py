@@ -24,13 +24,14 @@ from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.server import config, logs
 from connfacade.server.access import Access, build_access
 from connfacade.server.api.apprunner import AppRunnerConnectionService
-from connfacade.server.api.audit_trail import Auditor, Level
+from connfacade.server.api.audit_trail import MUTATIONS, Auditor, Level
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
 from connfacade.server.api.registry import register
 from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.backend.breaker import BreakerBackend, BreakerSettings
 from connfacade.server.backend.metered import MeteredBackend
+from connfacade.server.backend.writeahead import WriteAheadBackend
 from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
@@ -170,6 +171,8 @@ async def start_facade(
     store_settings = store_settings or StoreSettings()
     breaker = breaker or BreakerSettings()
     upstream: AwsBackend = MeteredBackend(backend, metrics)
+    # The last step before AWS: a mutation goes out only once its intent is in the audit log.
+    upstream = WriteAheadBackend(upstream, MUTATIONS, required=auditor is not None)
     if breaker.failures > 0:
         # Outside the metered backend: a call the breaker refuses is no upstream call.
         upstream = BreakerBackend(upstream, breaker, metrics=metrics)

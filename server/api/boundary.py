@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import structlog
 
 from connfacade.server import callcontext
-from connfacade.server.api.audit_trail import Auditor, AuditUnavailable, CallAudit
+from connfacade.server.api.audit_trail import Auditor, CallAudit
 from connfacade.server.api.status import to_status
 from connfacade.server.audit import AuditSinkError
-from connfacade.server.domain import DomainError, FieldViolation, InvalidArgument
+from connfacade.server.domain import AuditUnavailable, DomainError, FieldViolation, InvalidArgument
 from connfacade.server.security import OPEN_GATE, Gate
 from connfacade.server.store.reads import ReadOptions
 
@@ -140,21 +140,19 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                     request_id=call.request_id,
                     started=started,
                 )
+                call.write_ahead = audit.write_ahead()  # a mutation's intent precedes its AWS call
             try:
                 gate: Gate = getattr(self, "gate", OPEN_GATE)
                 call.principal = gate.identify(metadata, context.auth_context)
                 if audit is not None and gate.authenticates:
                     audit.identify(call.principal.name)  # also on the record of a refusal that follows
                 gate.admit(call.principal, event_name)
-                await _refuse_unrecordable(audit)
                 call.read_options = read_options_of(metadata)
                 response = await handler(self, request, context)
             except asyncio.CancelledError:
                 log.info("rpc.cancelled", duration_ms=_ms(started))
                 if audit is not None:
-                    await _record_quietly(
-                        audit, code="CANCELLED", error_message="the caller cancelled the call"
-                    )
+                    await _record_quietly(audit, **_cancelled(call))
                 raise
             except Exception as err:  # noqa: BLE001 - this is the boundary
                 await _fail(context, err, call, audit, started)
@@ -169,10 +167,11 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
     return wrap
 
 
-async def _refuse_unrecordable(audit: CallAudit | None) -> None:
-    """A mutation must not reach AWS while its record cannot be written (fail closed)."""
-    if audit is not None and await audit.refused():
-        raise AuditUnavailable
+def _cancelled(call: callcontext.CallContext) -> dict[str, str]:
+    """What the caller of a cancelled handler saw: gRPC cancels it for the caller's deadline too."""
+    if call.deadline is not None and time.monotonic() >= call.deadline:
+        return {"code": "DEADLINE_EXCEEDED", "error_message": "the caller's deadline passed"}
+    return {"code": "CANCELLED", "error_message": "the caller cancelled the call"}
 
 
 async def _fail(
