@@ -37,6 +37,7 @@ from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
 from connfacade.server.operations.idempotency import DEFAULT_WINDOW, IdempotencyCache
 from connfacade.server.security import Gate
+from connfacade.server.startup import resume_from_audit_log
 from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
@@ -165,8 +166,13 @@ async def start_facade(
     access: Access | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE,
     breaker: BreakerSettings | None = None,
+    resume: bool = False,
 ) -> RunningFacade:
-    """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
+    """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers.
+
+    ``resume``: before serving, close the intents the audit file holds without a
+    completion and rebuild the idempotency memory from it (`startup`).
+    """
     metrics = metrics or Metrics()
     store_settings = store_settings or StoreSettings()
     breaker = breaker or BreakerSettings()
@@ -178,6 +184,8 @@ async def start_facade(
         upstream = BreakerBackend(upstream, breaker, metrics=metrics)
     # One cache for the process: a request id reused for another RPC is caught too.
     idempotency = IdempotencyCache(idempotency_window)
+    if resume and auditor is not None:
+        await resume_from_audit_log(auditor, upstream, idempotency)
     apprunner = AppRunnerConnections(
         upstream, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
     )
@@ -295,6 +303,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 access=access,
                 max_message_bytes=settings.max_message_bytes,
                 breaker=settings.breaker_settings,
+                resume=True,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

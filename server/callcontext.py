@@ -41,8 +41,11 @@ class WriteAhead(Protocol):
         """Makes the intent to call ``operation`` durable; raises (AWS must not be called) if it cannot."""
         ...
 
-    def answered(self, aws_request_id: str, outcome: str) -> None:
-        """Notes how the AWS call the intent announced ended (``OK``, AWS's error code, ``NoAnswer``)."""
+    def answered(self, aws_request_id: str, outcome: str, resource_arn: str = "") -> None:
+        """Notes how the AWS call the intent announced ended (``OK``, AWS's error code, ``NoAnswer``).
+
+        ``resource_arn``: what a create made, as AWS answered it.
+        """
         ...
 
 

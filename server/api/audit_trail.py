@@ -296,6 +296,8 @@ def recovered_completion(intent: Mapping[str, Any], found: Mapping[str, Any]) ->
         "statusCode": None,
         "recovered": dict(found),
     }
+    if isinstance(arn := found.get("arn"), str) and arn:
+        record["resources"] = [{"ARN": arn}]
     return record
 
 
@@ -353,6 +355,7 @@ class CallAudit:
         self._aws_done = asyncio.Event()  # the AWS call the intent announced has ended
         self._aws_request_id = ""
         self._aws_outcome = ""
+        self._created = ""
         if self.level is Level.NONE:
             return
         self.record = new_record(
@@ -404,10 +407,11 @@ class CallAudit:
             log.error("audit.intent_unwritten", error=str(err), operation=operation)  # noqa: TRY400
             raise AuditUnavailable(_reason(err)) from err
 
-    def answered(self, aws_request_id: str, outcome: str) -> None:
+    def answered(self, aws_request_id: str, outcome: str, resource_arn: str = "") -> None:
         """Notes how the AWS call the intent announced ended (`callcontext.WriteAhead`)."""
         self._aws_request_id = aws_request_id
         self._aws_outcome = outcome
+        self._created = resource_arn
         self._aws_done.set()
 
     def _intent_written(self) -> bool:
@@ -478,6 +482,8 @@ class CallAudit:
         )
         if self._intent_written():
             record["awsOutcome"] = self._aws_outcome
+            if self._created:  # also when the caller gave up first: what a restart needs to answer a retry
+                record["resources"] = [{"ARN": self._created}]
         if self.level is Level.REQUEST_RESPONSE and outcome.code == "OK":
             record["responseElements"] = self.auditor.params(outcome.response)
 

@@ -52,7 +52,7 @@ class WriteAheadBackend:
         await audit.intent(service, operation, params)
         call = callcontext.current()
         before = call.aws_request_id if call is not None else ""
-        request_id, outcome = "", NO_ANSWER
+        request_id, outcome, created = "", NO_ANSWER, ""
         try:
             response = await self._inner.call(service, operation, params)
         except DomainError as err:
@@ -60,9 +60,19 @@ class WriteAheadBackend:
                 request_id, outcome = err.aws_request_id, err.aws_code or type(err).__name__
             raise
         else:
-            outcome = "OK"
+            outcome, created = "OK", created_arn(response)
             if call is not None and call.aws_request_id != before:
                 request_id = call.aws_request_id
             return response
         finally:
-            audit.answered(request_id, outcome)
+            audit.answered(request_id, outcome, created)
+
+
+def created_arn(response: Mapping[str, Any]) -> str:
+    """The ARN of what a create made, from AWS's answer ("" if it names none)."""
+    for holder in (response, response.get("Connection")):
+        if isinstance(holder, dict):
+            for member in ("ConnectionArn", "HostArn"):
+                if isinstance(arn := holder.get(member), str) and arn:
+                    return arn
+    return ""

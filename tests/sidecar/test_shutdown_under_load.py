@@ -130,7 +130,9 @@ async def test_sigterm_under_load_loses_no_call_no_event_and_no_record(  # noqa:
     assert result.ok, result
     assert result.findings == ()  # every intent has its completion
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    completed = [r for r in records if r["eventName"] == "CreateConnection" and r["stage"] == "completion"]
+    completed = [
+        r for r in records if r.get("eventName") == "CreateConnection" and r.get("stage") == "completion"
+    ]
     assert len(completed) == len(created)
 
     # A new server on the same socket: the client resumes, learns it must resync,
