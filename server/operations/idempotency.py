@@ -70,6 +70,7 @@ class _Entry:
     fingerprint: str
     result: asyncio.Future[Any]
     expires: float
+    call: callcontext.CallContext | None = None  # the first call's own context: AWS's request id lands there
 
 
 @dataclass
@@ -142,8 +143,13 @@ class IdempotencyCache:
                         )
                     ]
                 )
-            async with callcontext.bounded("waiting for the first call with this request id"):
-                result: T = await asyncio.shield(entry.result)
+            try:
+                async with callcontext.bounded("waiting for the first call with this request id"):
+                    result: T = await asyncio.shield(entry.result)
+            finally:
+                # The retry's record and trailer name the AWS request id of the call it joined.
+                if entry.call is not None:
+                    callcontext.record_aws_request_id(entry.call.aws_request_id)
             return result
         # Its own task, without the caller's deadline: a caller that gives up
         # (deadline, cancel) must not cut short a request AWS may already be
@@ -151,7 +157,7 @@ class IdempotencyCache:
         # the work stays bounded by botocore's own timeouts.
         context, own = callcontext.shared()
         task: asyncio.Task[T] = asyncio.get_running_loop().create_task(_run(call), context=context)
-        entry = _Entry(print_, task, now + self.window)
+        entry = _Entry(print_, task, now + self.window, own)
         self._entries[key] = entry
         self._running.add(task)
         task.add_done_callback(self._running.discard)
