@@ -329,7 +329,9 @@ class _Walk:
 
     def _gap(self, prev: _Entry, p: Link, entry: _Entry, link: Link) -> _Outcome:
         missing = range(p.sequence + 1, link.sequence)
-        span = f"record {missing[0]} is" if len(missing) == 1 else f"records {missing[0]}..{missing[-1]} are"
+        # Not len(missing): sequences come from the file, and a range that long has no len().
+        one = link.sequence - p.sequence == 2  # noqa: PLR2004 - one number between the two
+        span = f"record {missing[0]} is" if one else f"records {missing[0]}..{missing[-1]} are"
         found, marker = self._scan_rest(missing)
         if found is not None:
             problem = (
