@@ -13,6 +13,7 @@ import signal
 import uuid
 from typing import TYPE_CHECKING
 
+import aiohttp
 import grpc
 import pytest
 from sidecar_helpers import serve
@@ -34,6 +35,7 @@ async def start(emulator, audit: Path):
         *("--backend", "aws", "--aws-endpoint-url", emulator.url, "--listen", "127.0.0.1:0"),
         *("--audit-file", str(audit), "--audit-stdout", "off"),
         env=ENV,
+        expect=("gRPC listening on", "metrics at"),
     )
 
 
@@ -44,6 +46,11 @@ def create(name: str, provider: int = types_pb2.PROVIDER_TYPE_GITHUB) -> pb.Crea
 async def connections_named(backend, name: str) -> list[str]:
     out = await backend.call(Service.CODESTAR, "ListConnections", {})
     return [c["ConnectionArn"] for c in out["Connections"] if c["ConnectionName"] == name]
+
+
+async def scrape(url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.text()
 
 
 async def call(server, request: pb.CreateConnectionRequest, request_id: str) -> pb.CreateConnectionResponse:
@@ -111,8 +118,12 @@ async def test_a_create_whose_server_died_mid_call_is_answered_from_recovery_aft
     restarted = await start(emulator, audit)
     try:
         retried = await call(restarted, create("made-while-dying"), request_id)
+        metrics = await scrape(restarted.announced(r"metrics at (\S+)"))
     finally:
-        assert (await restarted.stop())[0] == 0
+        code, _, logs = await restarted.stop()
+    assert code == 0
+    assert 'connfacade_audit_recovered_intents_total{result="applied"} 1.0' in metrics
+    assert '"event": "audit.intent_recovered"' in logs
     assert await connections_named(backend, "made-while-dying") == [retried.connection_arn]
     assert len(await control.requests(operation="CreateConnection")) == 1
     result = verify([audit.parent])
