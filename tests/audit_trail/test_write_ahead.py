@@ -12,7 +12,7 @@ import pytest
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.server.api.audit_trail import Auditor
-from connfacade.server.audit import FileSink
+from connfacade.server.audit import FileSink, verify
 
 
 def create_request(name):
@@ -107,3 +107,44 @@ class TestSlowIntent:
         assert completion["statusCode"] == "DEADLINE_EXCEEDED"
         assert completion["awsOutcome"] == "NotSent"  # its intent was written, AWS was never called
         assert await control.requests(operation="TagResource") == []
+
+
+class TestCompletionRefused:
+    """The disk fails between a mutation's intent and its completion."""
+
+    @pytest.fixture
+    async def auditor(self, audit_path):
+        self.fsyncs, self.failing = 0, set()
+
+        def disk(fd):
+            self.fsyncs += 1
+            if self.fsyncs in self.failing:
+                raise OSError(5, "Input/output error")
+            os.fsync(fd)
+
+        sink = FileSink(audit_path, fsync="always", fsync_fn=disk)
+        await sink.open()
+        auditor = Auditor([sink])
+        yield auditor
+        await auditor.aclose()
+
+    async def test_a_refused_completion_is_written_once_before_anything_else(
+        self, apprunner, audit_records, audit_path
+    ):
+        """AWS acted, the completion's fsync failed: UNAVAILABLE; it is made durable once, before the rest."""
+        self.failing = {self.fsyncs + 2}  # the intent's fsync, then the completion's
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await apprunner.CreateConnection(create_request("completion-refused"))
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "the audit log cannot be written" in caught.value.details()
+
+        await apprunner.CreateConnection(create_request("after-the-disk-came-back"))
+        found = audit_records()
+        intents = [r["eventID"] for r in found if r["stage"] == "intent"]
+        assert [(r["stage"], r.get("intentID")) for r in found] == [
+            ("intent", None),
+            ("completion", intents[0]),  # appended before the failed fsync, not a second time
+            ("intent", None),
+            ("completion", intents[1]),
+        ]
+        assert verify([audit_path]).findings == ()
