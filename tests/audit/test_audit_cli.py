@@ -28,8 +28,8 @@ async def write_pairs(path, *, completed):
     async with FileSink(path) as sink:
         for i in range(2):
             await sink.write({"stage": "intent", "eventID": f"intent-{i}", "eventName": "CreateConnection"})
-        for i in completed:
-            await sink.write({"stage": "completion", "eventID": f"done-{i}", "intentID": f"intent-{i}"})
+        for n, i in enumerate(completed):
+            await sink.write({"stage": "completion", "eventID": f"done-{n}", "intentID": f"intent-{i}"})
 
 
 async def test_intents_each_with_a_completion_verify_ok(tmp_path, capsys):
