@@ -22,6 +22,12 @@ DEFAULT_METRICS = "127.0.0.1:9464"
 # what one app sends (the read benchmark's 256 workers) and far below a flood
 # of thousands (docs/security.md).
 DEFAULT_MAX_CALLS = 256
+# Failed authentications per peer, before anyone is known. Only failures count,
+# so callers with valid credentials never meet this limit; it bounds what a
+# caller without credentials makes the server log and audit: at most about
+# two records a second per flooding peer (docs/security.md).
+DEFAULT_AUTH_FAILURE_RATE = 1.0
+DEFAULT_AUTH_FAILURE_BURST = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,8 @@ class Settings:
     rate_burst: int = 0
     max_watchers_per_principal: int = 0
     max_calls_per_principal: int = DEFAULT_MAX_CALLS
+    auth_failure_rate: float = DEFAULT_AUTH_FAILURE_RATE
+    auth_failure_burst: int = DEFAULT_AUTH_FAILURE_BURST
     max_message_bytes: int = 2**20
     poll_pending_window: float = 600.0
 
@@ -164,6 +172,8 @@ _ENV = {
     "rate_burst": "CONNFACADE_RATE_BURST",
     "max_watchers_per_principal": "CONNFACADE_MAX_WATCHERS_PER_PRINCIPAL",
     "max_calls_per_principal": "CONNFACADE_MAX_CALLS_PER_PRINCIPAL",
+    "auth_failure_rate": "CONNFACADE_AUTH_FAILURE_RATE",
+    "auth_failure_burst": "CONNFACADE_AUTH_FAILURE_BURST",
     "max_message_bytes": "CONNFACADE_MAX_MESSAGE_BYTES",
     "poll_pending_window": "CONNFACADE_POLL_PENDING_WINDOW",
 }
@@ -415,6 +425,22 @@ def _security_flags(p: argparse.ArgumentParser) -> None:
         f"wins (env {_ENV['max_calls_per_principal']}; default {DEFAULT_MAX_CALLS})",
     )
     p.add_argument(
+        "--auth-failure-rate",
+        type=float,
+        metavar="FAILURES_PER_S",
+        help=f"failed authentications per second per peer (TCP: its address; all Unix-socket callers are "
+        f"one peer) before its calls that fail authentication get RESOURCE_EXHAUSTED, logged and audited "
+        f"about once a second; calls with valid credentials never count; 0 for no limit "
+        f"(env {_ENV['auth_failure_rate']}; default {DEFAULT_AUTH_FAILURE_RATE:g})",
+    )
+    p.add_argument(
+        "--auth-failure-burst",
+        type=int,
+        metavar="FAILURES",
+        help=f"failed authentications a peer may save up (env {_ENV['auth_failure_burst']}; "
+        f"default {DEFAULT_AUTH_FAILURE_BURST})",
+    )
+    p.add_argument(
         "--max-watchers-per-principal",
         type=int,
         metavar="N",
@@ -470,6 +496,7 @@ _AT_LEAST_ONE = frozenset(
         "aws_max_pool_connections",
         "max_message_bytes",
         "audit_max_bytes",
+        "auth_failure_burst",
     }
 )
 _POSITIVE = frozenset({"poll_fast", "poll_slow", "poll_max_backoff", "bookmark_interval", "breaker_reset"})
