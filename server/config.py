@@ -22,6 +22,13 @@ DEFAULT_METRICS = "127.0.0.1:9464"
 # what one app sends (the read benchmark's 256 workers) and far below a flood
 # of thousands (docs/security.md).
 DEFAULT_MAX_CALLS = 256
+# Concurrent calls (streams) per HTTP/2 connection, advertised to clients, which
+# queue further calls on their side: a flood over one connection stays out of
+# the server's queue, where it would delay every other caller by about 0.8 ms a
+# call (bench/fairness.py). As many as one principal may have in flight, so a
+# client's burst over one channel waits instead of being refused; watch streams
+# and waits count too (docs/security.md).
+DEFAULT_MAX_STREAMS = 256
 # Failed authentications per peer, before anyone is known. Only failures count,
 # so callers with valid credentials never meet this limit; it bounds what a
 # caller without credentials makes the server log and audit: at most about
@@ -76,6 +83,7 @@ class Settings:
     rate_burst: int = 0
     max_watchers_per_principal: int = 0
     max_calls_per_principal: int = DEFAULT_MAX_CALLS
+    max_streams_per_connection: int = DEFAULT_MAX_STREAMS
     auth_failure_rate: float = DEFAULT_AUTH_FAILURE_RATE
     auth_failure_burst: int = DEFAULT_AUTH_FAILURE_BURST
     max_message_bytes: int = 2**20
@@ -172,6 +180,7 @@ _ENV = {
     "rate_burst": "CONNFACADE_RATE_BURST",
     "max_watchers_per_principal": "CONNFACADE_MAX_WATCHERS_PER_PRINCIPAL",
     "max_calls_per_principal": "CONNFACADE_MAX_CALLS_PER_PRINCIPAL",
+    "max_streams_per_connection": "CONNFACADE_MAX_STREAMS_PER_CONNECTION",
     "auth_failure_rate": "CONNFACADE_AUTH_FAILURE_RATE",
     "auth_failure_burst": "CONNFACADE_AUTH_FAILURE_BURST",
     "max_message_bytes": "CONNFACADE_MAX_MESSAGE_BYTES",
@@ -423,6 +432,14 @@ def _security_flags(p: argparse.ArgumentParser) -> None:
         help=f"calls a principal may have in flight at once (watch streams and waits aside), its fair "
         f"share of the server; more get RESOURCE_EXHAUSTED; 0 for no limit; a principal's own max_calls "
         f"wins (env {_ENV['max_calls_per_principal']}; default {DEFAULT_MAX_CALLS})",
+    )
+    p.add_argument(
+        "--max-streams-per-connection",
+        type=int,
+        metavar="N",
+        help=f"calls (watch streams and waits included) one HTTP/2 connection may have open at once; "
+        f"clients queue more on their side, so a flood over one connection cannot fill the server's "
+        f"queue; 0 for no limit (env {_ENV['max_streams_per_connection']}; default {DEFAULT_MAX_STREAMS})",
     )
     p.add_argument(
         "--auth-failure-rate",
