@@ -1,17 +1,20 @@
-"""One principal floods the server: what another principal's calls see, with and without the call limit.
+"""One principal floods the server: what another principal's calls see, with and without the limits.
 
     ./scripts/bench fairness    # or: .venv/bin/python bench/fairness.py [--flood 3000] [--aws-latency-ms 100]
 
 `connfacade serve` runs in a process of its own (authentication on, two
 principals, the `aws` backend pointed at the emulator in a third process). A
 flooder process keeps ``--flood`` consistent ListConnections of one principal
-in flight, calling again at once after every answer, refusals included (a
-hostile caller; ``--polite`` makes it wait a second after a refusal, as a
-client honouring RetryInfo would). Meanwhile this process makes ``--calls``
-ListConnections, one at a time with a 1 s deadline, as the other principal.
-Each scenario is one `--max-calls-per-principal` (``--limits``, default no
-limit and the default limit); the report gives the other principal's p50, p90,
-worst call and deadline misses per scenario, and the first against the last.
+in flight over ``--flood-channels`` HTTP/2 connections (default one: an
+ordinary client with one channel), calling again at once after every answer,
+refusals included (a hostile caller; ``--polite`` makes it wait a second after
+a refusal, as a client honouring RetryInfo would). Meanwhile this process makes
+``--calls`` ListConnections, one at a time with a 1 s deadline, as the other
+principal. Each scenario is one `--max-calls-per-principal` (``--limits``,
+default the default limit) and one `--max-streams-per-connection`
+(``--streams``, default no limit and the default limit); the report gives the
+other principal's p50, p90, p99, worst call and deadline misses per scenario,
+and the first against the last.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -34,13 +38,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
-from connfacade.server.config import DEFAULT_MAX_CALLS
+from connfacade.server.config import DEFAULT_MAX_CALLS, DEFAULT_MAX_STREAMS
 from connfacade.server.security import hash_token
 
 HERE = Path(__file__).resolve().parent
 CONNFACADE = Path(sys.executable).parent / "connfacade"
 TOKENS = {"flooder": "bench-flooder-token-0123456789", "other": "bench-other-token-0123456789"}
-STREAMS_PER_CHANNEL = 100  # an HTTP/2 connection carries a bounded number of concurrent calls
 DEADLINE = 1.0
 
 
@@ -49,16 +52,17 @@ def metadata(principal: str, *, consistent: bool = False) -> tuple[tuple[str, st
     return (*pairs, ("x-connfacade-consistent-read", "true")) if consistent else pairs
 
 
-async def flood(target: str, workers: int, seconds: float, *, polite: bool) -> dict[str, int]:
-    """Keeps ``workers`` consistent reads of the flooder in flight for ``seconds``; answers by code.
+async def flood(target: str, workers: int, seconds: float, *, channels: int, polite: bool) -> dict[str, int]:
+    """Keeps ``workers`` consistent reads in flight over ``channels`` connections; codes counted.
 
     A polite flooder waits a second after each RESOURCE_EXHAUSTED, as a client honouring RetryInfo would.
     """
     codes: dict[str, int] = {}
     stop_at = time.monotonic() + seconds
-    channels = [
+    opened = [
+        # A subchannel pool of its own: each channel is an HTTP/2 connection of its own.
         grpc.aio.insecure_channel(target, options=(("grpc.use_local_subchannel_pool", 1),))
-        for _ in range(-(-workers // STREAMS_PER_CHANNEL))
+        for _ in range(channels)
     ]
 
     async def worker(stub: pb_grpc.ConnectionServiceStub) -> None:
@@ -74,9 +78,9 @@ async def flood(target: str, workers: int, seconds: float, *, polite: bool) -> d
             if polite and code == "RESOURCE_EXHAUSTED":
                 await asyncio.sleep(1.0)
 
-    stubs = [pb_grpc.ConnectionServiceStub(c) for c in channels]
+    stubs = [pb_grpc.ConnectionServiceStub(c) for c in opened]
     await asyncio.gather(*(worker(stubs[i % len(stubs)]) for i in range(workers)))
-    for channel in channels:
+    for channel in opened:
         await channel.close()
     return codes
 
@@ -133,9 +137,10 @@ async def serving(address: str) -> None:
 
 
 async def scenario(
-    emulator_url: str, folder: Path, limit: int, args: argparse.Namespace, env: dict[str, str]
+    emulator_url: str, folder: Path, limits: tuple[int, int], args: argparse.Namespace, env: dict[str, str]
 ) -> dict[str, object]:
-    socket = folder / f"grpc-{limit}.sock"
+    limit, streams = limits
+    socket = folder / f"grpc-{limit}-{streams}.sock"
     server, health = await started(
         str(CONNFACADE),
         "serve",
@@ -157,6 +162,8 @@ async def scenario(
         str(folder / "principals.toml"),
         "--max-calls-per-principal",
         str(limit),
+        "--max-streams-per-connection",
+        str(streams),
         pattern=r"health \(grpc\.health\.v1\) on (\S+)",
         env=env,
     )
@@ -173,6 +180,8 @@ async def scenario(
             str(args.flood),
             "--seconds",
             str(args.seconds),
+            "--flood-channels",
+            str(args.flood_channels),
             *(["--polite"] if args.polite else []),
             stdout=asyncio.subprocess.PIPE,
             env=env,
@@ -202,13 +211,21 @@ async def scenario(
     latencies.sort()
     return {
         "max_calls_per_principal": limit,
+        "max_streams_per_connection": streams,
         "other_p50_ms": statistics.median(latencies) * 1000,
         "other_p90_ms": percentile(latencies, 0.9) * 1000,
+        "other_p99_ms": percentile(latencies, 0.99) * 1000,
         "other_worst_ms": latencies[-1] * 1000,
         "other_deadline_misses": misses,
         "other_calls": len(latencies),
         "flooder_answers": codes,
     }
+
+
+def name(result: dict[str, object]) -> str:
+    """A scenario's limits, as the report prints them (0: off)."""
+    calls, streams = result["max_calls_per_principal"], result["max_streams_per_connection"]
+    return f"calls {calls or 'off':>4} streams {streams or 'off':>4}"
 
 
 async def main() -> int:
@@ -217,11 +234,20 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="how long the flood lasts")
     parser.add_argument("--calls", type=int, default=20, help="the other principal's calls, one at a time")
     parser.add_argument("--polite", action="store_true", help="the flooder backs off after a refusal")
+    parser.add_argument("--flood-channels", type=int, default=1, help="HTTP/2 connections the flood uses")
+    numbers = lambda text: [int(n) for n in text.split(",")]  # noqa: E731 - an argparse type
     parser.add_argument(
         "--limits",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[0, DEFAULT_MAX_CALLS],
-        help="--max-calls-per-principal per scenario, the first the baseline (default: 0, the default)",
+        type=numbers,
+        default=[DEFAULT_MAX_CALLS],
+        help=f"--max-calls-per-principal per scenario (default: {DEFAULT_MAX_CALLS})",
+    )
+    parser.add_argument(
+        "--streams",
+        type=numbers,
+        default=[0, DEFAULT_MAX_STREAMS],
+        help=f"--max-streams-per-connection per scenario (default: 0, {DEFAULT_MAX_STREAMS}); "
+        "scenarios are every limit with every streams value, the first the baseline",
     )
     parser.add_argument(
         "--aws-latency-ms", type=int, default=0, help="how long AWS takes per ListConnections (default 0)"
@@ -234,7 +260,9 @@ async def main() -> int:
         await emulate()
         return 0
     if args.flood_target:
-        codes = await flood(args.flood_target, args.flood, args.seconds, polite=args.polite)
+        codes = await flood(
+            args.flood_target, args.flood, args.seconds, channels=args.flood_channels, polite=args.polite
+        )
         print(json.dumps(codes))
         return 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -258,12 +286,13 @@ async def main() -> int:
                     for name, token in TOKENS.items()
                 )
             )
-            for limit in args.limits:
-                result = await scenario(url.rstrip("/"), folder, limit, args, env)
+            for limits in itertools.product(args.limits, args.streams):
+                result = await scenario(url.rstrip("/"), folder, limits, args, env)
                 results.append(result)
                 print(
-                    f"limit {limit or 'off':>5}: other principal p50 {result['other_p50_ms']:8.1f} ms, "
-                    f"p90 {result['other_p90_ms']:8.1f} ms, worst {result['other_worst_ms']:8.1f} ms, "
+                    f"{name(result)}: other principal p50 {result['other_p50_ms']:8.1f} ms, "
+                    f"p90 {result['other_p90_ms']:8.1f} ms, p99 {result['other_p99_ms']:8.1f} ms, "
+                    f"worst {result['other_worst_ms']:8.1f} ms, "
                     f"{result['other_deadline_misses']}/{result['other_calls']} past the deadline; "
                     f"flooder {result['flooder_answers']}"
                 )
@@ -275,7 +304,7 @@ async def main() -> int:
         "other_misses_baseline_minus_last": off["other_deadline_misses"] - on["other_deadline_misses"],  # type: ignore[operator]
     }
     print(
-        f"\nlimit {on['max_calls_per_principal']} against limit {off['max_calls_per_principal'] or 'off'}: "
+        f"\n{name(on)} against {name(off)}: "
         f"the other principal's p50 x{1 / ratios['other_p50_baseline_over_last']:.2f}, deadline misses "
         f"{on['other_deadline_misses']} instead of {off['other_deadline_misses']} of {args.calls}"
     )
@@ -284,6 +313,7 @@ async def main() -> int:
         "fairness",
         {
             "flood": args.flood,
+            "flood_channels": args.flood_channels,
             "polite": args.polite,
             "aws_latency_ms": args.aws_latency_ms,
             "scenarios": results,

@@ -11,6 +11,7 @@ import structlog
 from connfacade.server.security import (
     Authenticator,
     CallCounts,
+    FailureBudgets,
     Gate,
     PrincipalsFileError,
     RateLimiter,
@@ -110,6 +111,7 @@ def build_access(settings: Settings) -> Access:
         RateLimiter(settings.rate_limit, settings.rate_burst),
         WatcherCounts(settings.max_watchers_per_principal),
         CallCounts(settings.max_calls_per_principal),
+        FailureBudgets(settings.auth_failure_rate, settings.auth_failure_burst),
     )
     open_listeners = exposed(settings.listen)
     if open_listeners and directory is None and not settings.allow_unauthenticated:

@@ -70,6 +70,23 @@ SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
 )
+
+
+def stream_options(max_streams: int) -> tuple[tuple[str, int], ...]:
+    """gRPC options for at most ``max_streams`` calls per HTTP/2 connection (0: gRPC's default, no limit).
+
+    Clients are told the limit (SETTINGS_MAX_CONCURRENT_STREAMS) and queue
+    further calls on their side; gRPC's core refuses a stream beyond it from a
+    client that does not. Its "overload protection" would count a stream until
+    Python has let go of it rather than until it closes, and refuse the
+    calls a well-behaved client sends as soon as a slot frees (REFUSED_STREAM,
+    seen by the caller as UNAVAILABLE); without it, they wait client-side.
+    """
+    if max_streams <= 0:
+        return ()
+    return (("grpc.max_concurrent_streams", max_streams), ("grpc.http.overload_protection", 0))
+
+
 DEFAULT_MAX_MESSAGE = 2**20  # bytes; the largest valid request (a host with 200 tags) is ~100 KB
 STREAM_END_WAIT = 2.0  # seconds watch streams get to send their last status at shutdown
 # The emulator accepts any credentials; these never reach real AWS.
@@ -184,6 +201,7 @@ async def start_facade(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE,
     breaker: BreakerSettings | None = None,
     resume: bool = False,
+    max_streams_per_connection: int = config.DEFAULT_MAX_STREAMS,
 ) -> RunningFacade:
     """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers.
 
@@ -218,7 +236,11 @@ async def start_facade(
     access = access or Access(Gate())  # a gate of its own: limits and counts are per server
     gate = access.gate
     server = grpc.aio.server(
-        options=(*SERVER_OPTIONS, ("grpc.max_receive_message_length", max_message_bytes))
+        options=(
+            *SERVER_OPTIONS,
+            ("grpc.max_receive_message_length", max_message_bytes),
+            *stream_options(max_streams_per_connection),
+        )
     )
     drain = Drain()
     register(server, AppRunnerConnectionService(apprunner, auditor, gate), APPRUNNER_SERVICE, metrics, drain)
@@ -333,6 +355,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 max_message_bytes=settings.max_message_bytes,
                 breaker=settings.breaker_settings,
                 resume=True,
+                max_streams_per_connection=settings.max_streams_per_connection,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

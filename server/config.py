@@ -22,6 +22,19 @@ DEFAULT_METRICS = "127.0.0.1:9464"
 # what one app sends (the read benchmark's 256 workers) and far below a flood
 # of thousands (docs/security.md).
 DEFAULT_MAX_CALLS = 256
+# Concurrent calls (streams) per HTTP/2 connection, advertised to clients, which
+# queue further calls on their side: a flood over one connection stays out of
+# the server's queue, where it would delay every other caller by about 0.8 ms a
+# call (bench/fairness.py). As many as one principal may have in flight, so a
+# client's burst over one channel waits instead of being refused; watch streams
+# and waits count too (docs/security.md).
+DEFAULT_MAX_STREAMS = 256
+# Failed authentications per peer, before anyone is known. Only failures count,
+# so callers with valid credentials never meet this limit; it bounds what a
+# caller without credentials makes the server log and audit: at most about
+# two records a second per flooding peer (docs/security.md).
+DEFAULT_AUTH_FAILURE_RATE = 1.0
+DEFAULT_AUTH_FAILURE_BURST = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,9 @@ class Settings:
     rate_burst: int = 0
     max_watchers_per_principal: int = 0
     max_calls_per_principal: int = DEFAULT_MAX_CALLS
+    max_streams_per_connection: int = DEFAULT_MAX_STREAMS
+    auth_failure_rate: float = DEFAULT_AUTH_FAILURE_RATE
+    auth_failure_burst: int = DEFAULT_AUTH_FAILURE_BURST
     max_message_bytes: int = 2**20
     poll_pending_window: float = 600.0
 
@@ -164,6 +180,9 @@ _ENV = {
     "rate_burst": "CONNFACADE_RATE_BURST",
     "max_watchers_per_principal": "CONNFACADE_MAX_WATCHERS_PER_PRINCIPAL",
     "max_calls_per_principal": "CONNFACADE_MAX_CALLS_PER_PRINCIPAL",
+    "max_streams_per_connection": "CONNFACADE_MAX_STREAMS_PER_CONNECTION",
+    "auth_failure_rate": "CONNFACADE_AUTH_FAILURE_RATE",
+    "auth_failure_burst": "CONNFACADE_AUTH_FAILURE_BURST",
     "max_message_bytes": "CONNFACADE_MAX_MESSAGE_BYTES",
     "poll_pending_window": "CONNFACADE_POLL_PENDING_WINDOW",
 }
@@ -416,6 +435,30 @@ def _security_flags(p: argparse.ArgumentParser) -> None:
         f"wins (env {_ENV['max_calls_per_principal']}; default {DEFAULT_MAX_CALLS})",
     )
     p.add_argument(
+        "--max-streams-per-connection",
+        type=int,
+        metavar="N",
+        help=f"calls (watch streams and waits included) one HTTP/2 connection may have open at once; "
+        f"clients queue more on their side, so a flood over one connection cannot fill the server's "
+        f"queue; 0 for no limit (env {_ENV['max_streams_per_connection']}; default {DEFAULT_MAX_STREAMS})",
+    )
+    p.add_argument(
+        "--auth-failure-rate",
+        type=float,
+        metavar="FAILURES_PER_S",
+        help=f"failed authentications per second per peer (TCP: its address; all Unix-socket callers are "
+        f"one peer) before its calls that fail authentication get RESOURCE_EXHAUSTED, logged and audited "
+        f"about once a second; calls with valid credentials never count; 0 for no limit "
+        f"(env {_ENV['auth_failure_rate']}; default {DEFAULT_AUTH_FAILURE_RATE:g})",
+    )
+    p.add_argument(
+        "--auth-failure-burst",
+        type=int,
+        metavar="FAILURES",
+        help=f"failed authentications a peer may save up (env {_ENV['auth_failure_burst']}; "
+        f"default {DEFAULT_AUTH_FAILURE_BURST})",
+    )
+    p.add_argument(
         "--max-watchers-per-principal",
         type=int,
         metavar="N",
@@ -471,6 +514,7 @@ _AT_LEAST_ONE = frozenset(
         "aws_max_pool_connections",
         "max_message_bytes",
         "audit_max_bytes",
+        "auth_failure_burst",
     }
 )
 _POSITIVE = frozenset({"poll_fast", "poll_slow", "poll_max_backoff", "bookmark_interval", "breaker_reset"})

@@ -66,6 +66,7 @@ WORKLOAD_KEY = "x-connfacade-workload"
 NOT_SENT = "NotSent"
 """AWS outcome of a mutation whose caller went away once its intent was written, before AWS was called."""
 CLOSE_WAIT = 10.0  # seconds aclose waits for completions that wait for AWS's answer
+MAX_UNKNOWN_CALLER_TEXT = 128  # characters of a caller's own text kept on the record of an unknown caller
 
 
 def _reason(err: AuditSinkError) -> str:
@@ -340,7 +341,6 @@ class CallAudit:
         method: str,
         context: grpc.aio.ServicerContext[Any, Any],
         metadata: Mapping[str, str],
-        request: Any,
         request_id: str,
         started: float,
     ) -> None:
@@ -365,8 +365,31 @@ class CallAudit:
             identity=caller_identity(context, metadata),
             started_at=time.time(),
         )
+
+    def parameters(self, request: Any) -> None:
+        """Records the request's parameters at the levels that hold them; only once the caller is known."""
+        if self.record is not None and self.level in {Level.REQUEST, Level.REQUEST_RESPONSE}:
+            self.record["requestParameters"] = self.auditor.params(request)
+
+    def unknown_caller(self, *, request_bytes: int, metadata_bytes: int, unrecorded: int = 0) -> None:
+        """Keeps the record of a call refused before its caller was known compact: sizes, never contents.
+
+        Whoever has no credentials must not fill the log with what they send:
+        the method, the peer, the request id and the sizes show a flood for
+        what it is. ``unrecorded`` counts the peer's refusals since its
+        previous record that have no record of their own.
+        """
+        if self.record is None:
+            return
+        identity = self.record["userIdentity"]
+        if user_agent := identity.get("userAgent"):
+            identity["userAgent"] = user_agent[:MAX_UNKNOWN_CALLER_TEXT]  # the caller's own text
         if self.level in {Level.REQUEST, Level.REQUEST_RESPONSE}:
-            self.record["requestParameters"] = auditor.params(request)
+            self.record["requestParameters"] = None
+        extra = {"requestBytes": request_bytes, "metadataBytes": metadata_bytes}
+        if unrecorded:
+            extra["refusedUnrecorded"] = unrecorded
+        self.record["additionalEventData"] = extra
 
     def write_ahead(self) -> CallAudit | None:
         """What the layer before AWS writes the call's intent to: this audit for a mutation, else None."""

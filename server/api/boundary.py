@@ -11,20 +11,29 @@ import uuid
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import structlog
+from google.protobuf.message import Message
 
 from connfacade.server import callcontext
 from connfacade.server.api.audit_trail import Auditor, CallAudit
 from connfacade.server.api.status import to_status
 from connfacade.server.api.wire import EncodedRequest, UndecodableRequest
 from connfacade.server.audit import AuditSinkError
-from connfacade.server.domain import AuditUnavailable, DomainError, FieldViolation, InvalidArgument
-from connfacade.server.security import OPEN_GATE, Gate
+from connfacade.server.domain import (
+    AuditUnavailable,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    Unauthenticated,
+)
+from connfacade.server.security import OPEN_GATE, Gate, TooManyFailures
 from connfacade.server.store.reads import ReadOptions
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
     import grpc
+
+    from connfacade.server.security import Principal
 
 log = structlog.get_logger("connfacade.rpc")
 
@@ -119,7 +128,6 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
         @functools.wraps(handler)
         async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
             started = time.perf_counter()
-            request, undecodable = _decoded(request)
             metadata = request_metadata(context)
             request_id, supplied = request_id_of(metadata)
             call = callcontext.begin(request_id, method)
@@ -138,17 +146,18 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                     method=method,
                     context=context,
                     metadata=metadata,
-                    request=request,
                     request_id=call.request_id,
                     started=started,
                 )
                 call.write_ahead = audit.write_ahead()  # a mutation's intent precedes its AWS call
-            _note_undecodable(audit, undecodable)
             try:
                 gate: Gate = getattr(self, "gate", OPEN_GATE)
-                call.principal = gate.identify(metadata, context.auth_context)
-                if audit is not None and gate.authenticates:
-                    audit.identify(call.principal.name)  # also on the record of a refusal that follows
+                call.principal = _identify(gate, context, metadata, request, audit)
+                # Only now is anything of the request looked at: its caller is known.
+                request, undecodable = _decoded(request)
+                if audit is not None:
+                    known = call.principal.name if gate.authenticates else None
+                    _note_request(audit, request, undecodable, known)
                 gate.admit(call.principal, event_name)  # the call is in flight from here...
                 try:
                     # Only now: the unauthenticated learn nothing of message types.
@@ -175,6 +184,32 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
     return wrap
 
 
+def _identify(
+    gate: Gate,
+    context: grpc.aio.ServicerContext[Any, Any],
+    metadata: Mapping[str, str],
+    request: Any,
+    audit: CallAudit | None,
+) -> Principal:
+    """The caller's principal; the record of a call refused before it is known holds only sizes."""
+    try:
+        return gate.identify(metadata, context.auth_context, context.peer)
+    except (Unauthenticated, TooManyFailures) as err:
+        if audit is not None:
+            audit.unknown_caller(
+                request_bytes=_request_bytes(request),
+                metadata_bytes=sum(len(k) + len(v) for k, v in context.invocation_metadata() or ()),
+                unrecorded=err.unnoted if isinstance(err, TooManyFailures) else 0,
+            )
+        raise
+
+
+def _request_bytes(request: Any) -> int:
+    if isinstance(request, EncodedRequest):
+        return len(request.data)
+    return int(request.ByteSize()) if isinstance(request, Message) else 0
+
+
 def _decoded(request: Any) -> tuple[Any, UndecodableRequest | None]:
     """The request message, or None and why its bytes are not one (told the caller after authentication)."""
     if not isinstance(request, EncodedRequest):
@@ -185,9 +220,15 @@ def _decoded(request: Any) -> tuple[Any, UndecodableRequest | None]:
         return None, err
 
 
-def _note_undecodable(audit: CallAudit | None, err: UndecodableRequest | None) -> None:
-    if audit is not None and err is not None:
-        audit.undecodable(err.size)  # on the record whatever refuses the call
+def _note_request(
+    audit: CallAudit, request: Any, undecodable: UndecodableRequest | None, principal: str | None
+) -> None:
+    """Puts the caller authentication found and the request on the record, whatever refuses the call next."""
+    if principal is not None:
+        audit.identify(principal)
+    audit.parameters(request)
+    if undecodable is not None:
+        audit.undecodable(undecodable.size)
 
 
 def _refuse_undecodable(err: UndecodableRequest | None) -> None:
@@ -213,8 +254,14 @@ async def _fail(
     audit: CallAudit | None,
     started: float,
 ) -> NoReturn:
-    """Ends a failed call: its status (the one boundary), its log line, its audit record."""
+    """Ends a failed call: its status (the one boundary), its log line, its audit record.
+
+    A flood's refusals before authentication are noted only now and then: each
+    noted one counts those that were not (`TooManyFailures`).
+    """
     status = to_status(err, request_id=call.request_id, aws_request_id=call.aws_request_id)
+    if isinstance(err, TooManyFailures) and err.quiet:
+        await context.abort(status.code, status.details, status.trailing_metadata)
     _log_failure(err, status.code, started, call.aws_request_id)
     if audit is not None and not isinstance(err, AuditUnavailable):
         await _record_quietly(
@@ -265,6 +312,8 @@ def _log_failure(err: Exception, code: grpc.StatusCode, started: float, aws_requ
         "duration_ms": _ms(started),
         "aws_request_id": aws_request_id,
     }
+    if isinstance(err, TooManyFailures) and err.unnoted:
+        fields["refused_unrecorded"] = err.unnoted
     if isinstance(err, DomainError):
         log.info("rpc.failed", error=err.message, aws_code=err.aws_code, **fields)
     else:

@@ -1,16 +1,23 @@
-"""What every call passes before its handler: authentication, rate limit, role, calls in flight."""
+"""What every call passes before its handler: authentication (and its per-peer failure budget), rate limit,
+role, calls in flight."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from connfacade.server.domain import AccessDenied
+from connfacade.server.domain import AccessDenied, Unauthenticated
 from connfacade.server.security._authn import Authenticator
-from connfacade.server.security._limits import CallCounts, RateLimiter, WatcherCounts
+from connfacade.server.security._limits import (
+    CallCounts,
+    FailureBudgets,
+    RateLimiter,
+    WatcherCounts,
+    peer_key,
+)
 from connfacade.server.security._principals import Principal, Role
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from connfacade.server.security._authn import AuthContext
 
@@ -45,7 +52,11 @@ def require_role(principal: Principal, method: str) -> None:
 
 
 class Gate:
-    """Authentication, then the principal's rate limit, role and calls in flight, in that order."""
+    """Authentication, then the principal's rate limit, role and calls in flight, in that order.
+
+    Before anyone is known, the only limit is the caller's peer's budget of
+    failed authentications.
+    """
 
     def __init__(
         self,
@@ -53,20 +64,32 @@ class Gate:
         limiter: RateLimiter | None = None,
         watchers: WatcherCounts | None = None,
         calls: CallCounts | None = None,
+        failures: FailureBudgets | None = None,
     ) -> None:
         self.authenticator = authenticator or Authenticator()
         self.limiter = limiter or RateLimiter()
         self.watchers = watchers or WatcherCounts()
         self.calls = calls or CallCounts()
+        self.failures = FailureBudgets() if failures is None else failures
 
     @property
     def authenticates(self) -> bool:
         """Whether callers must prove who they are (else all are anonymous)."""
         return self.authenticator.enabled
 
-    def identify(self, metadata: Mapping[str, str], auth_context: AuthContext) -> Principal:
-        """The caller's principal; raises Unauthenticated."""
-        return self.authenticator.authenticate(metadata, auth_context)
+    def identify(
+        self, metadata: Mapping[str, str], auth_context: AuthContext, peer: Callable[[], str]
+    ) -> Principal:
+        """The caller's principal; raises Unauthenticated, or TooManyFailures once its peer failed too often.
+
+        ``peer`` gives gRPC's name of the caller's peer; it is asked only when
+        authentication fails.
+        """
+        try:
+            return self.authenticator.authenticate(metadata, auth_context)
+        except Unauthenticated:
+            self.failures.failed(peer_key(peer()))
+            raise
 
     def admit(self, principal: Principal, method: str) -> None:
         """Raises unless ``principal`` may call ``method`` now; then the call is in flight until `release`."""

@@ -1,11 +1,14 @@
-"""Per-principal limits: a token bucket of calls, counts of calls in flight and of open watch streams."""
+"""Limits: per principal a token bucket of calls, counts of calls in flight and of open watch streams;
+per peer a token bucket of failed authentications."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from connfacade.server.domain import RateLimited
 
@@ -153,3 +156,109 @@ class WatcherCounts:
     def open_for(self, principal: Principal) -> int:
         """Streams ``principal`` holds open now."""
         return self._open.get(principal.name, 0)
+
+
+def peer_key(peer: str) -> str:
+    """Who a call's peer is, for the limit on failed authentications: its address without the port.
+
+    gRPC names TCP peers ``ipv4:10.0.0.7:51234`` and ``ipv6:%5Bfd00::7%5D:51234``
+    (the port changes with every connection, so it is dropped; the brackets
+    are unquoted). For a Unix
+    socket it says only ``unix:``: grpcio does not expose the peer's
+    credentials (SO_PEERCRED) or even the socket, so every caller over Unix
+    sockets is the one peer ``unix`` (``unix-abstract`` for abstract sockets).
+    """
+    kind, _, rest = peer.partition(":")
+    if kind in {"ipv4", "ipv6"}:
+        host, _, port = rest.rpartition(":")
+        if host and port.isdigit():
+            return f"{kind}:{unquote(host)}"
+        return peer
+    if kind in {"unix", "unix-abstract"}:
+        return kind
+    return peer
+
+
+class TooManyFailures(RateLimited):
+    """A peer failed authentication more often than its budget; it is told so instead of UNAUTHENTICATED.
+
+    Such refusals are noted (logged and audited) at most once per
+    `FailureBudgets.NOTE_INTERVAL` per peer: ``quiet`` says this one is not,
+    ``unnoted`` how many of the peer's refusals before this one were not.
+    """
+
+    def __init__(self, peer: str, *, rate: float, retry_after: float, quiet: bool, unnoted: int) -> None:
+        super().__init__(
+            f"too many failed authentications from {peer} (more than {rate:g} a second); "
+            "check the credentials before calling again",
+            subject=f"peer:{peer}",
+            retry_after=retry_after,
+            reason="TOO_MANY_FAILED_AUTHENTICATIONS",
+        )
+        self.quiet = quiet
+        self.unnoted = unnoted
+
+
+@dataclass(slots=True)
+class _PeerFailures:
+    bucket: TokenBucket
+    unnoted: int = 0  # refusals since the last one noted
+    noted_at: float = -math.inf
+
+
+class FailureBudgets:
+    """Failed authentications per peer (`peer_key`): a token bucket each; a rate of 0 means unlimited.
+
+    Only failures count: a call that authenticates never takes from its
+    peer's bucket and is never refused by it, so an app calling thousands of
+    times a second with a valid token shares its peer with a flooder at no
+    cost. At most ``max_peers`` buckets are kept; beyond them, the peer that
+    failed least recently is forgotten (and starts again with a full burst).
+    """
+
+    NOTE_INTERVAL = 1.0  # seconds between noted refusals of one peer
+    MAX_PEERS = 10_000
+
+    def __init__(
+        self,
+        rate: float = 0.0,
+        burst: int = 1,
+        *,
+        max_peers: int = MAX_PEERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1)
+        self.max_peers = max_peers
+        self._clock = clock
+        self._peers: OrderedDict[str, _PeerFailures] = OrderedDict()
+
+    def failed(self, peer: str) -> None:
+        """Counts a failed authentication of ``peer`` (a `peer_key`); raises TooManyFailures past its budget.
+
+        A refused call takes nothing: a flood of refusals does not delay the refill.
+        """
+        if self.rate <= 0:
+            return
+        now = self._clock()
+        state = self._peers.get(peer)
+        if state is None:
+            state = self._peers[peer] = _PeerFailures(TokenBucket(self.rate, self.burst, self.burst, now))
+            if len(self._peers) > self.max_peers:
+                self._peers.popitem(last=False)
+        else:
+            self._peers.move_to_end(peer)
+        wait = state.bucket.take(now)
+        if not wait:
+            return
+        quiet = now - state.noted_at < self.NOTE_INTERVAL
+        unnoted = state.unnoted
+        if quiet:
+            state.unnoted += 1
+        else:
+            state.unnoted, state.noted_at = 0, now
+        raise TooManyFailures(peer, rate=self.rate, retry_after=wait, quiet=quiet, unnoted=unnoted)
+
+    def peers(self) -> int:
+        """How many peers' failures are remembered."""
+        return len(self._peers)

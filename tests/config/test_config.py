@@ -129,6 +129,7 @@ def test_a_bad_number_is_a_usage_error():
         ("CONNFACADE_MAX_STALENESS", "nan"),
         ("CONNFACADE_STALE_LIMIT", "inf"),
         ("CONNFACADE_POLL_FAST", "0"),
+        ("CONNFACADE_AUTH_FAILURE_BURST", "0"),
     ],
     ids=[
         "no-history",
@@ -137,6 +138,7 @@ def test_a_bad_number_is_a_usage_error():
         "nan-staleness",
         "infinite-stale-limit",
         "busy-poll",
+        "no-failure-burst",
     ],
 )
 def test_a_number_out_of_its_range_is_a_usage_error_naming_the_setting(variable, value, capsys):
