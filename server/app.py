@@ -93,9 +93,9 @@ STREAM_END_WAIT = 2.0  # seconds watch streams get to send their last status at 
 EMULATOR_CREDENTIALS = ("connfacade-emulator", "connfacade-emulator")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunningFacade:
-    """A started gRPC server and what it needs at shutdown."""
+    """A started gRPC server and what it needs at shutdown; made with keywords only."""
 
     server: grpc.aio.Server
     health: health_aio.HealthServicer
@@ -271,16 +271,16 @@ async def start_facade(
     for store in stores.values():
         store.start()
     return RunningFacade(
-        server,
-        health_servicer,
-        addresses,
-        stores,
-        metrics,
-        auditor,
-        health_server,
-        bound_health,
-        idempotency,
-        drain,
+        server=server,
+        health=health_servicer,
+        addresses=addresses,
+        stores=stores,
+        metrics=metrics,
+        auditor=auditor,
+        health_server=health_server,
+        health_address=bound_health,
+        idempotency=idempotency,
+        drain=drain,
     )
 
 
