@@ -295,7 +295,15 @@ async def start_cli(target, *args):
         stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
         env=_environment(),
+        # As from a terminal: a suite started in the background (`cmd &` in a
+        # script) ignores SIGINT, children inherit that, and Python then never
+        # turns Ctrl-C into KeyboardInterrupt.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 async def run_cli(target, *args):
