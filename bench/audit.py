@@ -1,12 +1,16 @@
-"""What the audit file's fsync policy costs per mutation.
+"""What the audit file's fsync policy, and the write-ahead intent, cost per mutation.
 
     ./scripts/bench audit          # or: .venv/bin/python bench/audit.py [--pairs 150]
 
 For each policy (no file sink, fsync never, batch, always) a facade on the
 embedded emulator serves CreateConnection + DeleteConnection pairs, one at a
-time and 16 at a time; the report gives per-mutation p50/p99 and the cost
-added over no file sink, measured in the same run. The disk is whatever
-tmpfs or filesystem holds the temporary folder (printed).
+time and 16 at a time. Each file policy runs twice: with one record per
+mutation written after AWS answered (the audit before write-ahead records,
+``Auditor(write_ahead=False)``) and with an intent before AWS plus a
+completion (what the server does). The report gives per-mutation p50/p99, the
+cost added over no file sink, and the cost of the intent (intent+completion
+less one record), all measured in the same run. The disk is whatever tmpfs or
+filesystem holds the temporary folder (printed).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from connfacade.server.store import StoreSettings
 
 HERE = Path(__file__).resolve().parent
 POLICIES = ("none", "never", "batch", "always")
+SCENARIOS = (("none", True), *((p, w) for p in POLICIES[1:] for w in (False, True)))
 
 
 async def mutations(
@@ -63,7 +68,11 @@ async def mutations(
     return latencies
 
 
-async def run_policy(policy: str, folder: Path, pairs: int) -> dict[str, object]:
+def label(policy: str, write_ahead: bool) -> str:
+    return policy if policy == "none" else f"{policy}/{'intent+completion' if write_ahead else 'one record'}"
+
+
+async def run_policy(policy: str, write_ahead: bool, folder: Path, pairs: int) -> dict[str, object]:
     async with (
         Emulator(port=0) as emulator,
         AioBotoBackend(
@@ -74,18 +83,22 @@ async def run_policy(policy: str, folder: Path, pairs: int) -> dict[str, object]
         ) as backend,
     ):
         sinks = []
+        log = folder / label(policy, write_ahead).replace("/", "-").replace("+", "-")
         if policy != "none":
-            sink = FileSink(folder / policy / "audit.jsonl", fsync=policy)  # type: ignore[arg-type]
+            sink = FileSink(log / "audit.jsonl", fsync=policy)  # type: ignore[arg-type]
             await sink.open()
             sinks.append(sink)
         facade = await start_facade(
-            backend, ["127.0.0.1:0"], store_settings=StoreSettings(poll=False), auditor=Auditor(sinks)
+            backend,
+            ["127.0.0.1:0"],
+            store_settings=StoreSettings(poll=False),
+            auditor=Auditor(sinks, write_ahead=write_ahead),
         )
         try:
             async with grpc.aio.insecure_channel(facade.addresses[0]) as channel:
                 stub = pb_grpc.ConnectionServiceStub(channel)
                 await mutations(stub, "warm", 10, 1)
-                result: dict[str, object] = {"policy": policy}
+                result: dict[str, object] = {"policy": policy, "write_ahead": write_ahead}
                 for concurrency in (1, 16):
                     latencies = sorted(await mutations(stub, f"c{concurrency}", pairs, concurrency))
                     result[f"c{concurrency}"] = {
@@ -96,8 +109,10 @@ async def run_policy(policy: str, folder: Path, pairs: int) -> dict[str, object]
         finally:
             await facade.stop(1)
         if policy != "none":
-            check = verify([folder / policy])
-            result["verify"] = f"ok={check.ok} records={check.records}"
+            check = verify([log])
+            result["verify"] = (
+                f"ok={check.ok} records={check.records} intents={check.intents} open={len(check.findings)}"
+            )
         return result
 
 
@@ -121,24 +136,41 @@ async def main() -> int:
     with tempfile.TemporaryDirectory(prefix="connfacade-audit-bench-") as tmp:
         folder = Path(tmp)
         print(f"audit files in {tmp} ({_filesystem(folder)})")
-        for policy in POLICIES:
-            result = await run_policy(policy, folder, args.pairs)
+        for policy, write_ahead in SCENARIOS:
+            result = await run_policy(policy, write_ahead, folder, args.pairs)
             results.append(result)
             c1, c16 = result["c1"], result["c16"]
             print(
-                f"{policy:<7} one at a time: p50 {c1['p50_ms']:6.3f} ms p99 {c1['p99_ms']:6.3f} ms   "  # type: ignore[index]
+                f"{label(policy, write_ahead):<25} one at a time: p50 {c1['p50_ms']:6.3f} ms "  # type: ignore[index]
+                f"p99 {c1['p99_ms']:6.3f} ms   "  # type: ignore[index]
                 f"16 at a time: p50 {c16['p50_ms']:6.3f} ms p99 {c16['p99_ms']:6.3f} ms   "  # type: ignore[index]
                 f"{result.get('verify', '')}"
             )
+    p50 = {label(str(r["policy"]), bool(r["write_ahead"])): r for r in results}
     base = results[0]
     costs = {
-        r["policy"]: {c: r[c]["p50_ms"] - base[c]["p50_ms"] for c in ("c1", "c16")}  # type: ignore[index]
-        for r in results[1:]
+        name: {c: r[c]["p50_ms"] - base[c]["p50_ms"] for c in ("c1", "c16")}  # type: ignore[index]
+        for name, r in p50.items()
+        if name != "none"
+    }
+    intent = {
+        policy: {
+            c: p50[label(policy, True)][c]["p50_ms"] - p50[label(policy, False)][c]["p50_ms"]  # type: ignore[index]
+            for c in ("c1", "c16")
+        }
+        for policy in POLICIES[1:]
     }
     print("\nadded p50 per mutation over no file sink (ms):")
-    for policy, cost in costs.items():
+    for name, cost in costs.items():
+        print(f"  {name:<25} one at a time {cost['c1']:+.3f}   16 at a time {cost['c16']:+.3f}")
+    print("\nthe intent's cost per mutation, intent+completion less one record (p50, ms):")
+    for policy, cost in intent.items():
         print(f"  {policy:<7} one at a time {cost['c1']:+.3f}   16 at a time {cost['c16']:+.3f}")
-    write_results(args.out, "audit", {"pairs": args.pairs, "results": results, "added_p50_ms": costs})
+    write_results(
+        args.out,
+        "audit",
+        {"pairs": args.pairs, "results": results, "added_p50_ms": costs, "intent_cost_p50_ms": intent},
+    )
     return 0
 
 

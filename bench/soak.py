@@ -1025,8 +1025,16 @@ async def verify_audit(audit_dir: Path) -> tuple[int, str]:
 
 
 def check_audit(tally: Tally, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mutation attempts against audit records: by method, and attempt by attempt (request ids)."""
-    mutations = [r for r in records if r.get("eventName") in MUTATIONS and r.get("readOnly") is False]
+    """Mutation attempts against audit records: by method, and attempt by attempt (request ids).
+
+    The record of an attempt is the one that says how it ended (its completion, or its one
+    outcome record); intents are paired with completions by `audit verify`.
+    """
+    mutations = [
+        r
+        for r in records
+        if r.get("eventName") in MUTATIONS and r.get("readOnly") is False and r.get("stage") != "intent"
+    ]
     recorded = collections.Counter(r["method"] for r in mutations)
     by_method = {
         m: {"sent": tally.mutation_attempts[m], "recorded": recorded[m]}

@@ -24,19 +24,21 @@ from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.server import config, logs
 from connfacade.server.access import Access, build_access
 from connfacade.server.api.apprunner import AppRunnerConnectionService
-from connfacade.server.api.audit_trail import Auditor, Level
+from connfacade.server.api.audit_trail import MUTATIONS, Auditor, Level
 from connfacade.server.api.codestar import CodeStarConnectionService, CodeStarHostService
 from connfacade.server.api.registry import register
 from connfacade.server.audit import FileSink, StdoutSink
 from connfacade.server.backend import AioBotoBackend
 from connfacade.server.backend.breaker import BreakerBackend, BreakerSettings
 from connfacade.server.backend.metered import MeteredBackend
+from connfacade.server.backend.writeahead import WriteAheadBackend
 from connfacade.server.drain import ANSWER_TIME, Drain
 from connfacade.server.listeners import prepare_unix_socket, remove_unix_socket, secure_unix_socket, unix_path
 from connfacade.server.metrics import Metrics, MetricsServer
 from connfacade.server.operations import AppRunnerConnections, CodeStarConnections, CodeStarHosts
 from connfacade.server.operations.idempotency import DEFAULT_WINDOW, IdempotencyCache
 from connfacade.server.security import Gate
+from connfacade.server.startup import resume_from_audit_log
 from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
@@ -181,17 +183,26 @@ async def start_facade(
     access: Access | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE,
     breaker: BreakerSettings | None = None,
+    resume: bool = False,
 ) -> RunningFacade:
-    """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers."""
+    """Starts the gRPC server for ``backend`` on every address in ``listen``, and the stores' pollers.
+
+    ``resume``: before serving, close the intents the audit file holds without a
+    completion and rebuild the idempotency memory from it (`startup`).
+    """
     metrics = metrics or Metrics()
     store_settings = store_settings or StoreSettings()
     breaker = breaker or BreakerSettings()
     upstream: AwsBackend = MeteredBackend(backend, metrics)
+    # The last step before AWS: a mutation goes out only once its intent is in the audit log.
+    upstream = WriteAheadBackend(upstream, MUTATIONS, required=auditor is not None)
     if breaker.failures > 0:
         # Outside the metered backend: a call the breaker refuses is no upstream call.
         upstream = BreakerBackend(upstream, breaker, metrics=metrics)
     # One cache for the process: a request id reused for another RPC is caught too.
     idempotency = IdempotencyCache(idempotency_window)
+    if resume and auditor is not None:
+        await resume_from_audit_log(auditor, upstream, idempotency)
     apprunner = AppRunnerConnections(
         upstream, store_settings, on_refresh=_poll_observer(metrics, "apprunner"), idempotency=idempotency
     )
@@ -321,6 +332,7 @@ async def serve(settings: config.Settings, *, ready: asyncio.Event | None = None
                 access=access,
                 max_message_bytes=settings.max_message_bytes,
                 breaker=settings.breaker_settings,
+                resume=True,
             )
             stack.push_async_callback(facade.stop, settings.shutdown_grace)
             metrics_server = MetricsServer(metrics)

@@ -15,14 +15,16 @@ import dataclasses
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connfacade.server.domain import DeadlineExceeded
 from connfacade.server.security._principals import ANONYMOUS, Principal
 from connfacade.server.store.reads import ReadInfo, ReadOptions
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping
+
+    from connfacade.server.domain import Service
 
 # Work for a caller stops this long before its deadline, so that the facade
 # still has time to write the audit record and answer DEADLINE_EXCEEDED itself
@@ -30,6 +32,21 @@ if TYPE_CHECKING:
 DEADLINE_MARGIN = 0.1
 
 _current: ContextVar[CallContext | None] = ContextVar("connfacade_call", default=None)
+
+
+class WriteAhead(Protocol):
+    """The current call's audit, as the layer just before AWS sees it (write-ahead records)."""
+
+    async def intent(self, service: Service, operation: str, params: Mapping[str, Any]) -> None:
+        """Makes the intent to call ``operation`` durable; raises (AWS must not be called) if it cannot."""
+        ...
+
+    def answered(self, aws_request_id: str, outcome: str, resource_arn: str = "") -> None:
+        """Notes how the AWS call the intent announced ended (``OK``, AWS's error code, ``NoAnswer``).
+
+        ``resource_arn``: what a create made, as AWS answered it.
+        """
+        ...
 
 
 @dataclass(slots=True)
@@ -44,6 +61,7 @@ class CallContext:
     request_id_supplied: bool = False  # the caller sent x-request-id (idempotency keys on it)
     principal: Principal = ANONYMOUS  # who called, as authentication found it
     deadline: float | None = None  # time.monotonic() when the caller stops waiting; None: never
+    write_ahead: WriteAhead | None = None  # a mutation's audit: its intent precedes the AWS call
 
 
 def begin(request_id: str, method: str = "", read_options: ReadOptions | None = None) -> CallContext:
@@ -63,6 +81,12 @@ def record_aws_request_id(request_id: str) -> None:
     ctx = _current.get()
     if ctx is not None and request_id:
         ctx.aws_request_id = request_id
+
+
+def write_ahead() -> WriteAhead | None:
+    """The audit the current call's AWS mutation must write its intent to (None: no audited call)."""
+    ctx = _current.get()
+    return ctx.write_ahead if ctx is not None else None
 
 
 def read_options() -> ReadOptions:

@@ -111,6 +111,13 @@ class Metrics:
         self.audit_sink_errors = Counter(
             "connfacade_audit_sink_errors", "Audit writes that failed.", registry=r
         )
+        self.audit_recovered_intents = Counter(
+            "connfacade_audit_recovered_intents",
+            "Intents without a completion found at start-up, by what AWS showed "
+            "(applied, not_applied, unknown, unreachable).",
+            ["result"],
+            registry=r,
+        )
         self.last_good_poll_age = Gauge(
             "connfacade_last_good_poll_age_seconds",
             "Seconds since the last complete listing (-1: none yet).",

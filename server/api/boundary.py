@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import structlog
 
 from connfacade.server import callcontext
-from connfacade.server.api.audit_trail import Auditor, AuditUnavailable, CallAudit
+from connfacade.server.api.audit_trail import Auditor, CallAudit
 from connfacade.server.api.status import to_status
 from connfacade.server.api.wire import EncodedRequest, UndecodableRequest
 from connfacade.server.audit import AuditSinkError
-from connfacade.server.domain import DomainError, FieldViolation, InvalidArgument
+from connfacade.server.domain import AuditUnavailable, DomainError, FieldViolation, InvalidArgument
 from connfacade.server.security import OPEN_GATE, Gate
 from connfacade.server.store.reads import ReadOptions
 
@@ -142,6 +142,7 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                     request_id=call.request_id,
                     started=started,
                 )
+                call.write_ahead = audit.write_ahead()  # a mutation's intent precedes its AWS call
             _note_undecodable(audit, undecodable)
             try:
                 gate: Gate = getattr(self, "gate", OPEN_GATE)
@@ -152,7 +153,6 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                 try:
                     # Only now: the unauthenticated learn nothing of message types.
                     _refuse_undecodable(undecodable)
-                    await _refuse_unrecordable(audit)
                     call.read_options = read_options_of(metadata)
                     response = await handler(self, request, context)
                 finally:
@@ -160,9 +160,7 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
             except asyncio.CancelledError:
                 log.info("rpc.cancelled", duration_ms=_ms(started))
                 if audit is not None:
-                    await _record_quietly(
-                        audit, code="CANCELLED", error_message="the caller cancelled the call"
-                    )
+                    await _record_quietly(audit, **_cancelled(call))
                 raise
             except Exception as err:  # noqa: BLE001 - this is the boundary
                 await _fail(context, err, call, audit, started)
@@ -197,10 +195,15 @@ def _refuse_undecodable(err: UndecodableRequest | None) -> None:
         raise err
 
 
-async def _refuse_unrecordable(audit: CallAudit | None) -> None:
-    """A mutation must not reach AWS while its record cannot be written (fail closed)."""
-    if audit is not None and await audit.refused():
-        raise AuditUnavailable
+def _cancelled(call: callcontext.CallContext) -> dict[str, str]:
+    """What the caller of a cancelled handler saw: gRPC cancels it for the caller's deadline too.
+
+    Within the last margin before the deadline it is the deadline: the facade's own
+    timeout would have answered by then had the event loop been on time.
+    """
+    if call.deadline is not None and time.monotonic() >= call.deadline - callcontext.DEADLINE_MARGIN:
+        return {"code": "DEADLINE_EXCEEDED", "error_message": "the caller's deadline passed"}
+    return {"code": "CANCELLED", "error_message": "the caller cancelled the call"}
 
 
 async def _fail(

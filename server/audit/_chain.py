@@ -66,6 +66,11 @@ class Link:
     hash: str
     restart: str | None = None
     """For a restart marker: the break the server found on disk when it started."""
+    stage: str = ""
+    """For a mutation's record: ``intent``, ``completion`` or ``outcome`` ("" if the record has none)."""
+    event_id: str = ""
+    intent_id: str = ""
+    """For a completion: the eventID of its intent."""
 
 
 def parse_line(line: bytes) -> Link:
@@ -87,7 +92,19 @@ def parse_line(line: bytes) -> Link:
     restart = None
     if obj.get(RESTART_KEY) == RESTART_VALUE:
         restart = str(obj.get("reason", "no reason given"))
-    return Link(sequence, previous, line_hash(line), restart)
+    return Link(
+        sequence,
+        previous,
+        line_hash(line),
+        restart,
+        stage=_text(obj.get("stage")),
+        event_id=_text(obj.get("eventID")),
+        intent_id=_text(obj.get("intentID")),
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def restart_marker(reason: str, time: str) -> dict[str, Any]:
@@ -145,7 +162,7 @@ def read_head(path: Path) -> Head | None:
         return None
     try:
         obj = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for the parser: not a head either
         raise ValueError("the head file is not JSON") from None
     if (
         not isinstance(obj, dict)

@@ -38,6 +38,7 @@ FsyncPolicy = Literal["always", "batch", "never"]
 _T = TypeVar("_T")
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _MODE = 0o640
+_REMEMBERED = 4096  # eventIDs kept to recognise a retried record: more than writers in one failed batch
 
 
 class FileSink:
@@ -86,6 +87,7 @@ class FileSink:
         self._last_file = ""
         self._size = 0
         self._live_first: int | None = None
+        self._appended: dict[str, None] = {}  # eventIDs of the latest records appended (bounded)
         self.chain_break = ""
         """Why, when it last opened, the sink could not continue the chain on disk ("" if it could)."""
 
@@ -129,12 +131,22 @@ class FileSink:
                     raise AuditSinkError(f"the audit file {self.path} is closed")
                 if self._fd is None or self._broken:
                     await _complete(self._reopen())
+                event_id = record.get("eventID")
+                if isinstance(event_id, str) and event_id in self._appended:
+                    # A retry of a record whose append succeeded and whose fsync (or head) failed:
+                    # it is in the log already, and a second copy would be a second record.
+                    if self.fsync != "never":
+                        await _complete(self._sync_now())
+                    ok = True
+                    return
                 sequence = self._sequence + 1
                 line = chain_line(body, sequence, self._hash)
                 if self._size > 0 and self._size + len(line) + 1 > self.max_bytes:
                     await _complete(self._rotate())
                 with self._io("appending"):
                     self._append(line, sequence)
+                if isinstance(event_id, str):
+                    self._remember(event_id)
                 if self.fsync == "always":
                     await _complete(self._sync_now())
                 with self._io("updating the head file"):
@@ -165,6 +177,11 @@ class FileSink:
                     self._lock_fd = None
 
     # --- under the lock ---------------------------------------------------------
+
+    def _remember(self, event_id: str) -> None:
+        self._appended[event_id] = None
+        if len(self._appended) > _REMEMBERED:
+            del self._appended[next(iter(self._appended))]
 
     def _append(self, line: bytes, sequence: int) -> None:
         fd = self._require_fd()

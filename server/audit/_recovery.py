@@ -59,7 +59,7 @@ def load(path: Path) -> DiskChain:
     except ValueError as err:
         head, head_problem = None, str(err)
     files = [f for f in [path, *reversed(rotated_files(path))] if f.is_file()]
-    with contextlib.closing(_lines_backward(files)) as lines:
+    with contextlib.closing(lines_backward(files)) as lines:
         return _load(path, head, head_problem, lines)
 
 
@@ -133,7 +133,7 @@ def _check_head(  # noqa: PLR0911 - one return per way the end can disagree with
     return f"the head file names record {head.sequence}, which is not on disk", False
 
 
-def _lines_backward(files: list[Path]) -> Generator[tuple[str, bytes, bool]]:
+def lines_backward(files: list[Path]) -> Generator[tuple[str, bytes, bool]]:
     """(file name, line without newline, complete) from the last line of the first file backwards.
 
     A file's bytes after its last newline come first, as an incomplete line

@@ -27,6 +27,7 @@ from connfacade.server.audit._chain import (
     rotated_files,
     split_rotated,
 )
+from connfacade.server.audit._intents import Pairing
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
@@ -35,7 +36,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The outcome of `verify`: ok, or the first problem and where it is (``FILE:LINE``)."""
+    """The outcome of `verify`: ok (an intact chain), or the first problem and where it is (``FILE:LINE``).
+
+    ``findings`` are about the records of an intact chain: intents without a
+    completion, and completions that name no open intent (``FILE:LINE: what``).
+    """
 
     ok: bool
     records: int
@@ -43,6 +48,9 @@ class VerifyResult:
     files: int
     problem: str = ""
     where: str = ""
+    intents: int = 0
+    """Intents seen (mutations sent to AWS)."""
+    findings: tuple[str, ...] = ()
 
 
 def verify(paths: Sequence[Path]) -> VerifyResult:
@@ -56,14 +64,17 @@ def verify(paths: Sequence[Path]) -> VerifyResult:
     there is nothing to check.
     """
     logs = _discover(paths)
-    records = files = 0
+    records = files = intents = 0
+    findings: list[str] = []
     for log in logs:
         outcome = _verify_log(log)
         records += outcome.records
         files += outcome.files
         if outcome.problem:
             return VerifyResult(False, records, files, outcome.problem, outcome.where)
-    return VerifyResult(True, records, files)
+        intents += outcome.pairing.intents
+        findings += outcome.pairing.findings()
+    return VerifyResult(True, records, files, intents=intents, findings=tuple(findings))
 
 
 # --- which files ------------------------------------------------------------
@@ -173,6 +184,7 @@ class _Outcome:
     files: int = 0
     problem: str = ""
     where: str = ""
+    pairing: Pairing = field(default_factory=Pairing)
 
 
 def _verify_log(log: _Log) -> _Outcome:
@@ -215,6 +227,7 @@ class _Walk:
         self.peeked: _Entry | None = None
         self.prev: _Entry | None = None
         self.records = 0
+        self.pairing = Pairing()
 
     def run(self) -> _Outcome:
         while (entry := self._next()) is not None:
@@ -222,7 +235,10 @@ class _Walk:
                 return outcome
             self.records += 1
             self.prev = entry
-        return self._check_end()
+            if (link := entry.link) is not None and link.stage:
+                self.pairing.add(link.stage, link.event_id, link.intent_id, entry.where)
+        outcome = self._check_end()
+        return outcome if outcome.problem else dataclasses.replace(outcome, pairing=self.pairing)
 
     def _next(self) -> _Entry | None:
         if self.peeked is not None:
@@ -313,7 +329,9 @@ class _Walk:
 
     def _gap(self, prev: _Entry, p: Link, entry: _Entry, link: Link) -> _Outcome:
         missing = range(p.sequence + 1, link.sequence)
-        span = f"record {missing[0]} is" if len(missing) == 1 else f"records {missing[0]}..{missing[-1]} are"
+        # Not len(missing): sequences come from the file, and a range that long has no len().
+        one = link.sequence - p.sequence == 2  # noqa: PLR2004 - one number between the two
+        span = f"record {missing[0]} is" if one else f"records {missing[0]}..{missing[-1]} are"
         found, marker = self._scan_rest(missing)
         if found is not None:
             problem = (

@@ -1,7 +1,10 @@
 """``connfacade audit verify PATH...``: checks audit logs' hash chains.
 
-Exit status: 0 when every log is intact, 1 when one is not (the first problem
-is printed as ``TAMPERED: FILE:LINE: what``), 2 for a usage error.
+Exit status: 0 when every log is intact and every intent has its completion;
+1 when a log is not intact (the first problem is printed as
+``TAMPERED: FILE:LINE: what``); 2 for a usage error; 3 when the logs are intact
+but hold intents without a completion, or completions without an open intent
+(each printed as ``UNRESOLVED: FILE:LINE: what``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_TAMPERED = 1
 EXIT_USAGE = cliargs.EXIT_USAGE
+EXIT_UNRESOLVED = 3
+MAX_FINDINGS_SHOWN = 50  # the rest are counted: a log of a long outage could hold thousands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,11 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         sys.stderr.write(f"{parser.prog}: error: {err}\n")
         return EXIT_USAGE
-    if result.ok:
-        sys.stdout.write(f"OK: {result.records} records in {result.files} files\n")
+    if not result.ok:
+        sys.stdout.write(f"TAMPERED: {result.where}: {result.problem}\n")
+        return EXIT_TAMPERED
+    summary = f"{result.records} records in {result.files} files, {result.intents} intents"
+    if not result.findings:
+        sys.stdout.write(f"OK: {summary}, each with its completion\n")
         return EXIT_OK
-    sys.stdout.write(f"TAMPERED: {result.where}: {result.problem}\n")
-    return EXIT_TAMPERED
+    for finding in result.findings[:MAX_FINDINGS_SHOWN]:
+        sys.stdout.write(f"UNRESOLVED: {finding}\n")
+    if (more := len(result.findings) - MAX_FINDINGS_SHOWN) > 0:
+        sys.stdout.write(f"UNRESOLVED: ... and {more} more\n")
+    sys.stdout.write(f"chain intact: {summary}; {len(result.findings)} unresolved\n")
+    return EXIT_UNRESOLVED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="check the hash chain of audit logs",
         description="Checks the hash chain of audit logs and reports OK or the first record that was edited, "
-        "removed, reordered or cut off, with its FILE:LINE.",
+        "removed, reordered or cut off, with its FILE:LINE; in an intact log, also every intent (a mutation "
+        "sent to AWS) without its completion. Exit 0: intact and complete; 1: tampered; 3: unresolved "
+        "intents.",
     )
     check.add_argument(
         "paths",

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from connfacade.server.domain import DeadlineExceeded, DomainError, Service, Throttled, Unavailable
+from connfacade.server.domain import (
+    AuditUnavailable,
+    DeadlineExceeded,
+    DomainError,
+    Service,
+    Throttled,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -143,8 +150,9 @@ def verdict_of(err: BaseException | None) -> Verdict:
     """Whether a call's outcome (None: success) counts against AWS's health."""
     if err is None:
         return Verdict.SUCCESS
-    if not isinstance(err, DomainError) or isinstance(err, DeadlineExceeded):
-        # Cancelled, out of the caller's own time, or a bug of ours: nothing learned about AWS.
+    if not isinstance(err, DomainError) or isinstance(err, DeadlineExceeded | AuditUnavailable):
+        # Cancelled, out of the caller's own time, refused for want of an audit record,
+        # or a bug of ours: nothing learned about AWS.
         return Verdict.NONE
     if isinstance(err, Throttled):
         return Verdict.FAILURE

@@ -6,6 +6,7 @@ these types and backends translate AWS payloads to them.
 
 from connfacade.server.domain.errors import (
     AccessDenied,
+    AuditUnavailable,
     AuthenticationFailed,
     Conflict,
     DeadlineExceeded,
@@ -38,6 +39,7 @@ from connfacade.server.domain.models import (
 
 __all__ = [
     "AccessDenied",
+    "AuditUnavailable",
     "AuthenticationFailed",
     "Conflict",
     "Connection",

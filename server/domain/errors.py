@@ -144,6 +144,20 @@ class UpstreamInternal(Unavailable):
     """AWS answered with a server-side error (5xx)."""
 
 
+class AuditUnavailable(Unavailable):
+    """The audit log cannot be written: mutations are refused before AWS (fail closed).
+
+    It says nothing about AWS's health: AWS was not called.
+    """
+
+    def __init__(self, reason: str = "") -> None:
+        because = f" ({reason})" if reason else ""
+        super().__init__(
+            f"the audit log cannot be written{because}, so no change is accepted until it can; retry later",
+            aws_code="AuditUnavailable",
+        )
+
+
 class DeadlineExceeded(DomainError):
     """The caller's deadline left no time to finish; the facade stopped working on the call.
 

@@ -65,10 +65,19 @@ class AppRunnerConnections:
         check(SERVICE, operation, params)
         return await self._backend.call(SERVICE, operation, params)
 
-    async def _once(self, operation: str, params: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T:
-        """A create or delete, ``work`` run once per caller request id (its write-through included)."""
+    async def _once(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        work: Callable[[], Awaitable[T]],
+        replay: Callable[[str], Awaitable[T]] | None = None,
+    ) -> T:
+        """A create or delete, ``work`` run once per caller request id (its write-through included).
+
+        ``replay(arn)`` answers a retry of a call made before a restart (see `IdempotencyCache.run`).
+        """
         check(SERVICE, operation, params)
-        return await self._idempotency.run(SERVICE, operation, params, work)
+        return await self._idempotency.run(SERVICE, operation, params, work, replay)
 
     async def create_connection(
         self, *, name: str, provider_type: ProviderType | None, tags: Sequence[Tag] = ()
@@ -86,7 +95,11 @@ class AppRunnerConnections:
             self.cache.store.upsert(connection, tags=list(tags))
             return connection
 
-        return await self._once("CreateConnection", params, create)
+        async def replay(arn: str) -> Connection:
+            # Made before a restart: the connection as it is now (by name, if AWS's answer was not recorded).
+            return await self.get_connection(arn=arn) if arn else await self.get_connection(name=name)
+
+        return await self._once("CreateConnection", params, create, replay)
 
     async def _list_page(self, token: str) -> Page[Connection]:
         out = await self._call("ListConnections", _list_params("", None, token))
@@ -153,7 +166,19 @@ class AppRunnerConnections:
             self.cache.store.remove(arn)
             return shapes.apprunner_connection(out["Connection"])
 
-        return await self._once("DeleteConnection", params, delete)
+        async def replay(_made: str) -> Connection:
+            # Deleted before a restart: what is known of it without asking AWS to delete it again.
+            name = arn.rpartition(":")[2].split("/")[1:2]
+            return Connection(
+                service=SERVICE,
+                arn=arn,
+                name=name[0] if name else "",
+                provider_type=None,
+                status=ConnectionStatus.DELETED,
+                console_url=shapes.apprunner_console_url(arn),
+            )
+
+        return await self._once("DeleteConnection", params, delete, replay)
 
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags."""

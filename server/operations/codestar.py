@@ -13,6 +13,7 @@ from connfacade.server.domain import (
     ProviderType,
     Service,
     Tag,
+    Unavailable,
     VpcConfiguration,
     arn_key,
 )
@@ -58,10 +59,19 @@ class _CodeStar:
         check(SERVICE, operation, params)
         return await self._backend.call(SERVICE, operation, params)
 
-    async def _once(self, operation: str, params: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T:
-        """A create or delete, ``work`` run once per caller request id (its write-through included)."""
+    async def _once(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        work: Callable[[], Awaitable[T]],
+        replay: Callable[[str], Awaitable[T]] | None = None,
+    ) -> T:
+        """A create or delete, ``work`` run once per caller request id (its write-through included).
+
+        ``replay(arn)`` answers a retry of a call made before a restart (see `IdempotencyCache.run`).
+        """
         check(SERVICE, operation, params)
-        return await self._idempotency.run(SERVICE, operation, params, work)
+        return await self._idempotency.run(SERVICE, operation, params, work, replay)
 
 
 class CodeStarConnections(_CodeStar):
@@ -120,7 +130,17 @@ class CodeStarConnections(_CodeStar):
             self.cache.store.upsert(connection, tags=created_tags)
             return connection, created_tags
 
-        return await self._once("CreateConnection", params, create)
+        async def replay(arn: str) -> tuple[Connection, tuple[Tag, ...]]:
+            # Made before a restart: the connection and its tags as they are now.
+            if not arn:
+                raise Unavailable(
+                    "the first call with this request id created a connection AWS did not name; "
+                    "not calling AWS again",
+                    aws_code="OutcomeUnknown",
+                )
+            return await self.get_connection(arn=arn), await self.list_tags_for_resource(arn=arn)
+
+        return await self._once("CreateConnection", params, create, replay)
 
     async def get_connection(self, *, arn: str) -> Connection:
         """One connection by ARN (either ARN prefix), from the store."""
@@ -188,7 +208,10 @@ class CodeStarConnections(_CodeStar):
             await self._backend.call(SERVICE, "DeleteConnection", params)
             self.cache.store.remove(arn)
 
-        await self._once("DeleteConnection", params, delete)
+        async def replay(_made: str) -> None:
+            return None  # deleted before a restart: the answer is empty
+
+        await self._once("DeleteConnection", params, delete, replay)
 
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags on a connection or host."""
@@ -237,7 +260,18 @@ class CodeStarHosts(_CodeStar):
             out = await self._backend.call(SERVICE, "CreateHost", params)
             return str(out["HostArn"]), shapes.tags_from_aws(out.get("Tags"))
 
-        return await self._once("CreateHost", params, create)
+        async def replay(arn: str) -> tuple[str, tuple[Tag, ...]]:
+            # Made before a restart: the host's ARN and its tags as they are now.
+            if not arn:
+                raise Unavailable(
+                    "the first call with this request id created a host AWS did not name; "
+                    "not calling AWS again",
+                    aws_code="OutcomeUnknown",
+                )
+            out = await self._call("ListTagsForResource", {"ResourceArn": arn})
+            return arn, shapes.tags_from_aws(out.get("Tags"))
+
+        return await self._once("CreateHost", params, create, replay)
 
     async def get_host(self, *, arn: str) -> Host:
         """One host by ARN."""
@@ -260,7 +294,13 @@ class CodeStarHosts(_CodeStar):
     async def delete_host(self, *, arn: str) -> None:
         """Deletes a host."""
         params = {"HostArn": arn}
-        await self._once("DeleteHost", params, lambda: self._backend.call(SERVICE, "DeleteHost", params))
+
+        async def replay(_made: str) -> dict[str, Any]:
+            return {}  # deleted before a restart: the answer is empty
+
+        await self._once(
+            "DeleteHost", params, lambda: self._backend.call(SERVICE, "DeleteHost", params), replay
+        )
 
     async def update_host(
         self, *, arn: str, provider_endpoint: str = "", vpc_configuration: VpcConfiguration | None = None

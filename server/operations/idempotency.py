@@ -11,6 +11,13 @@ acting on it: a retry waits for that answer instead of asking AWS a second
 time. The unit that runs once is the whole mutation, write-through to the
 store included, so a replayed answer never writes an old state over a newer
 one.
+
+Request ids survive a restart: at start the server `restore`s the answers its
+audit log holds for the window (each mutation's intent records its key and a
+fingerprint of its parameters, its completion what AWS made). A retry of such
+a call is answered by the operation's ``replay`` (the resource as it is now)
+instead of calling AWS again; if the first call's outcome is not known yet
+(its intent has no completion), the retry is UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connfacade.server import callcontext
-from connfacade.server.domain import FieldViolation, InvalidArgument
+from connfacade.server.domain import FieldViolation, InvalidArgument, Unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -64,6 +71,17 @@ class _Entry:
     fingerprint: str
     result: asyncio.Future[Any]
     expires: float
+    call: callcontext.CallContext | None = None  # the first call's own context: AWS's request id lands there
+
+
+@dataclass
+class _Recorded:
+    """A first answer known from the audit log (restored at start), not from this process's memory."""
+
+    fingerprint: str
+    expires: float
+    arn: str  # what the first call made ("" if nothing, or not known)
+    settled: bool  # False: the first call's outcome is not known (its intent has no completion)
 
 
 class IdempotencyCache:
@@ -78,6 +96,21 @@ class IdempotencyCache:
         # from its front is found by skipping every deleted slot.)
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._running: set[asyncio.Task[Any]] = set()
+        self._recorded: dict[str, _Recorded] = {}
+        self.record_fingerprint: Callable[[Service, str, Mapping[str, Any]], str] = fingerprint
+        """How the audit log fingerprints parameters (redacted first): what restored answers compare."""
+
+    def restore(self, key: str, *, fingerprint: str, age: float, arn: str = "", settled: bool = True) -> None:
+        """Remembers a first answer from the audit log, ``age`` seconds old (ignored beyond the window)."""
+        if self.window > 0 and age < self.window:
+            self._recorded[key] = _Recorded(fingerprint, self._clock() + self.window - age, arn, settled)
+
+    def _restored(self, key: str, now: float) -> _Recorded | None:
+        recorded = self._recorded.get(key)
+        if recorded is not None and recorded.expires <= now:
+            del self._recorded[key]
+            return None
+        return recorded
 
     @property
     def remembered(self) -> int:
@@ -93,9 +126,18 @@ class IdempotencyCache:
             del self._entries[key]
 
     async def run(
-        self, service: Service, operation: str, params: Mapping[str, Any], call: Callable[[], Awaitable[T]]
+        self,
+        service: Service,
+        operation: str,
+        params: Mapping[str, Any],
+        call: Callable[[], Awaitable[T]],
+        replay: Callable[[str], Awaitable[T]] | None = None,
     ) -> T:
-        """``call()`` once per request id and parameters; without a request id, simply ``call()``."""
+        """``call()`` once per request id and parameters; without a request id, simply ``call()``.
+
+        ``replay(arn)`` answers a retry of a call this process knows only
+        from the audit log (`restore`): ``arn`` is what the first call made.
+        """
         key = idempotency_key()
         if key is None or self.window <= 0:
             return await call()
@@ -103,6 +145,8 @@ class IdempotencyCache:
         self._expire(now)
         print_ = fingerprint(service, operation, params)
         entry = self._entries.get(key)
+        if entry is None and (recorded := self._restored(key, now)) is not None:
+            return await self._replay(recorded, service, operation, params, replay)
         if entry is not None:
             if entry.fingerprint != print_:
                 raise InvalidArgument(
@@ -113,8 +157,13 @@ class IdempotencyCache:
                         )
                     ]
                 )
-            async with callcontext.bounded("waiting for the first call with this request id"):
-                result: T = await asyncio.shield(entry.result)
+            try:
+                async with callcontext.bounded("waiting for the first call with this request id"):
+                    result: T = await asyncio.shield(entry.result)
+            finally:
+                # The retry's record and trailer name the AWS request id of the call it joined.
+                if entry.call is not None:
+                    callcontext.record_aws_request_id(entry.call.aws_request_id)
             return result
         # Its own task, without the caller's deadline: a caller that gives up
         # (deadline, cancel) must not cut short a request AWS may already be
@@ -122,7 +171,7 @@ class IdempotencyCache:
         # the work stays bounded by botocore's own timeouts.
         context, own = callcontext.shared()
         task: asyncio.Task[T] = asyncio.get_running_loop().create_task(_run(call), context=context)
-        entry = _Entry(print_, task, now + self.window)
+        entry = _Entry(print_, task, now + self.window, own)
         self._entries[key] = entry
         self._running.add(task)
         task.add_done_callback(self._running.discard)
@@ -134,6 +183,32 @@ class IdempotencyCache:
             # Also on failure: the caller's error and audit record name AWS's request id.
             callcontext.record_aws_request_id(own.aws_request_id)
         return result
+
+    async def _replay(
+        self,
+        recorded: _Recorded,
+        service: Service,
+        operation: str,
+        params: Mapping[str, Any],
+        replay: Callable[[str], Awaitable[T]] | None,
+    ) -> T:
+        if recorded.fingerprint != self.record_fingerprint(service, operation, params):
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        REQUEST_ID_FIELD,
+                        "this request id was already used for a request with other parameters",
+                    )
+                ]
+            )
+        if not recorded.settled or replay is None:
+            raise Unavailable(
+                "the first call with this request id may have changed AWS, and its outcome is not known yet "
+                "(its audit intent has no completion); not calling AWS again",
+                retry_after=5.0,
+                aws_code="OutcomeUnknown",
+            )
+        return await replay(recorded.arn)
 
     async def settle(self, grace: float) -> int:
         """Waits up to ``grace`` s for mutations whose callers gave up; cancels what is left.

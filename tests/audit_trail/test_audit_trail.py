@@ -1,4 +1,4 @@
-"""One audit record per mutation, before the answer; reads by level; fail closed; verify."""
+"""Write-ahead audit: an intent before AWS, one completion before the answer; reads by level; fail closed."""
 
 from __future__ import annotations
 
@@ -22,8 +22,12 @@ def create_request(name):
     )
 
 
-async def test_concurrent_mutations_each_get_exactly_one_record(apprunner, audit_records):
-    """N concurrent creates (some failing) give N records with distinct ids and the right outcomes."""
+def completions(found):
+    return [r for r in found if r["stage"] == "completion"]
+
+
+async def test_concurrent_mutations_each_get_an_intent_and_exactly_one_completion(apprunner, audit_records):
+    """N concurrent creates (some failing in AWS) give N intents and N completions, each linked to its own."""
     names = [f"conn-{i:02d}" for i in range(20)] + ["conn-00"]  # one duplicate name fails in AWS
     results = await asyncio.gather(
         *(apprunner.CreateConnection(create_request(n)) for n in names), return_exceptions=True
@@ -31,17 +35,21 @@ async def test_concurrent_mutations_each_get_exactly_one_record(apprunner, audit
     failures = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
     assert len(failures) == 1
     found = audit_records()
-    assert len(found) == len(names)
-    assert len({r["eventID"] for r in found}) == len(names)
-    assert sorted(r["statusCode"] for r in found) == sorted(["INVALID_ARGUMENT"] + ["OK"] * 20)
-    ok = next(r for r in found if r["statusCode"] == "OK")
+    intents = [r for r in found if r["stage"] == "intent"]
+    done = completions(found)
+    assert (len(intents), len(done)) == (len(names), len(names))
+    assert len({r["eventID"] for r in found}) == 2 * len(names)
+    assert sorted(r["intentID"] for r in done) == sorted(r["eventID"] for r in intents)
+    assert sorted(r["statusCode"] for r in done) == sorted(["INVALID_ARGUMENT"] + ["OK"] * 20)
+    ok = next(r for r in done if r["statusCode"] == "OK")
     assert ok["eventName"] == "CreateConnection"
     assert ok["eventSource"] == "apprunner.amazonaws.com"
     assert ok["readOnly"] is False
     assert ok["awsRequestID"]
     assert ok["responseElements"]["connection"]["connection_arn"].startswith("arn:aws:apprunner:")
-    failed = next(r for r in found if r["statusCode"] != "OK")
+    failed = next(r for r in done if r["statusCode"] != "OK")
     assert failed["errorCode"] == "InvalidRequestException"
+    assert failed["awsOutcome"] == "InvalidRequestException"
 
 
 async def test_a_failed_create_under_a_request_id_records_awss_request_id(apprunner, audit_records):
@@ -52,22 +60,27 @@ async def test_a_failed_create_under_a_request_id_records_awss_request_id(apprun
             create_request("taken"), metadata=(("x-request-id", str(uuid.uuid4())),)
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # AWS: the name exists
-    failed = next(r for r in audit_records() if r["statusCode"] != "OK")
+    failed = next(r for r in completions(audit_records()) if r["statusCode"] != "OK")
     assert failed["awsRequestID"]
     assert dict(caught.value.trailing_metadata())["x-aws-request-id"] == failed["awsRequestID"]
 
 
-async def test_the_record_is_written_before_the_answer(apprunner, audit_records):
-    """When the caller has its answer, the record is already in the file."""
+async def test_the_intent_and_completion_are_written_before_the_answer(apprunner, audit_records):
+    """When the caller has its answer, its intent (with the parameters) and completion are in the file."""
     await apprunner.CreateConnection(create_request("recorded-first"))
-    assert [r["requestParameters"]["connection_name"] for r in audit_records()] == ["recorded-first"]
+    intent, completion = audit_records()
+    assert intent["stage"] == "intent"
+    assert intent["requestParameters"]["connection_name"] == "recorded-first"
+    assert (completion["stage"], completion["intentID"]) == ("completion", intent["eventID"])
+    assert "requestParameters" not in completion  # they are in the intent
 
 
-async def test_validation_failures_are_recorded(apprunner, audit_records, control):
-    """A request rejected by validation is recorded, without any AWS call."""
+async def test_validation_failures_are_one_outcome_without_intent(apprunner, audit_records, control):
+    """A request rejected by validation never reaches AWS: one outcome record, no intent."""
     with pytest.raises(grpc.aio.AioRpcError):
         await apprunner.CreateConnection(ar.CreateConnectionRequest(connection_name="x"))
     (record,) = audit_records()
+    assert record["stage"] == "outcome"
     assert record["statusCode"] == "INVALID_ARGUMENT"
     assert "connection_name" in record["errorMessage"]
     assert await control.requests() == []
@@ -84,9 +97,11 @@ async def test_cancelled_calls_are_recorded(apprunner, audit_records, control):
     with pytest.raises(asyncio.CancelledError):
         await call
     async with asyncio.timeout(10):
-        while not audit_records():
+        while not completions(audit_records()):
             await asyncio.sleep(0.02)
-    assert audit_records()[0]["statusCode"] == "CANCELLED"
+    (completion,) = completions(audit_records())
+    assert completion["statusCode"] == "CANCELLED"
+    assert completion["awsOutcome"] == "NoAnswer"  # sent, and cut off before AWS answered
 
 
 async def test_identity_and_request_ids_are_recorded(apprunner, audit_records):
@@ -99,7 +114,8 @@ async def test_identity_and_request_ids_are_recorded(apprunner, audit_records):
     )
     with pytest.raises(grpc.aio.AioRpcError):
         await call
-    (record,) = audit_records()
+    intent, record = audit_records()
+    assert intent["userIdentity"] == record["userIdentity"]
     identity = record["userIdentity"]
     assert identity["peerAddress"].startswith("ipv")
     assert "grpc" in identity["userAgent"]
@@ -164,15 +180,12 @@ class TestFailingSink:
         return Auditor([sink])
 
     async def test_mutations_fail_closed_when_the_sink_cannot_write(self, apprunner, control):
-        """No mutation is answered without its record: UNAVAILABLE, and the next one never reaches AWS."""
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await apprunner.CreateConnection(create_request("unrecorded"))
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        await control.clear_requests()
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await apprunner.CreateConnection(create_request("refused"))
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert "audit" in caught.value.details()
+        """No intent, no AWS call: UNAVAILABLE with the reason, and AWS never hears of the mutation."""
+        for name in ("unrecorded", "refused"):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await apprunner.CreateConnection(create_request(name))
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "audit log cannot be written (No space left on device)" in caught.value.details()
         assert await control.requests(operation="CreateConnection") == []
 
 
@@ -196,7 +209,7 @@ async def test_the_log_verifies_and_continues_across_a_restart(backend, audit_pa
         await facade.stop(1)
     result = verify([audit_path.parent])
     assert result.ok, result
-    assert result.records == 6
+    assert (result.records, result.intents, result.findings) == (12, 6, ())
 
 
 class TestRecoveringSink:
@@ -214,10 +227,11 @@ class TestRecoveringSink:
         return Auditor([sink])
 
     async def test_mutations_resume_once_the_sink_can_write_again(self, apprunner, audit_records):
-        """After the disk recovers, the next mutation probes the sink and goes through."""
+        """After the disk recovers, the next mutation's intent is written (the probe) and it goes through."""
         self.disk_full = True
         with pytest.raises(grpc.aio.AioRpcError):
             await apprunner.CreateConnection(create_request("while-full"))
         self.disk_full = False
         await apprunner.CreateConnection(create_request("after-recovery"))
-        assert audit_records()[-1]["requestParameters"]["connection_name"] == "after-recovery"
+        intent, _ = audit_records()[-2:]
+        assert intent["requestParameters"]["connection_name"] == "after-recovery"

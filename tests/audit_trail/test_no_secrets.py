@@ -62,4 +62,4 @@ async def test_connfacade_audit_verify_checks_a_log(tmp_path):
     )
     out, _ = await proc.communicate()
     assert proc.returncode == 0
-    assert out.decode().startswith("OK: 1 records in 1 files")
+    assert out.decode().startswith("OK: 1 records in 1 files, 0 intents")

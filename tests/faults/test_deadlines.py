@@ -50,8 +50,9 @@ async def test_a_create_slower_than_the_deadline_is_stopped_by_the_facade(
     err = await failing(apprunner.CreateConnection(create("too-slow"), timeout=DEADLINE))
     assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert error_info(err).reason == "DeadlineExceeded"
-    (record,) = audit_records(audit_path)
-    assert record["statusCode"] == "DEADLINE_EXCEEDED"
+    intent, record = audit_records(audit_path)
+    assert (intent["stage"], record["intentID"]) == ("intent", intent["eventID"])
+    assert (record["statusCode"], record["awsOutcome"]) == ("DEADLINE_EXCEEDED", "NoAnswer")
     # The one attempt is logged when the emulator answers it; nothing follows it.
     await eventually(lambda: _at_least(control, "CreateConnection", 1))
     await control.clear_faults()

@@ -41,13 +41,14 @@ def records(path: Path) -> list[dict[str, object]]:
 async def test_a_mutation_records_the_authenticated_principal(
     apprunner: pb_grpc.ConnectionServiceStub, audit_path: Path
 ):
-    """A create with the editor's token: userIdentity.principal is `editor`."""
+    """A create with the editor's token: userIdentity.principal is `editor`, in its intent and completion."""
     await apprunner.CreateConnection(
         pb.CreateConnectionRequest(connection_name="audited", provider_type=pb.PROVIDER_TYPE_GITHUB),
         metadata=(*bearer("editor"), ("x-connfacade-workload", "claims-to-be-admin")),
     )
-    [record] = records(audit_path)
-    assert record["userIdentity"]["principal"] == "editor"  # type: ignore[index]
+    intent, completion = records(audit_path)
+    assert intent["userIdentity"]["principal"] == "editor"  # type: ignore[index]
+    assert completion["userIdentity"]["principal"] == "editor"  # type: ignore[index]
 
 
 async def test_a_denied_mutation_is_recorded_with_its_principal(

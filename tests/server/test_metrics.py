@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ from connfacade.server.api.audit_trail import Auditor
 from connfacade.server.audit import FileSink
 from connfacade.server.backend.breaker import BreakerSettings
 from connfacade.server.metrics import Metrics, MetricsServer
+from connfacade.server.operations.idempotency import IdempotencyCache
+from connfacade.server.startup import resume_from_audit_log
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -53,6 +56,8 @@ class World:
     apprunner: object
     control: object
     disk: dict[str, bool]
+    facade: object
+    backend: object
 
 
 @pytest.fixture
@@ -101,8 +106,8 @@ async def scrape(facade):
 
 
 @pytest.fixture
-def world(apprunner, control, disk):
-    return World(apprunner, control, disk)
+def world(apprunner, control, disk, facade, backend):
+    return World(apprunner, control, disk, facade, backend)
 
 
 # ---- the events ------------------------------------------------------------------
@@ -135,6 +140,23 @@ async def a_read_while_the_breaker_is_open(w: World) -> None:
     await aws_fails_until_the_breaker_opens(w)
     with pytest.raises(grpc.aio.AioRpcError):
         await w.apprunner.ListConnections(ar.ListConnectionsRequest(), metadata=CONSISTENT)
+
+
+async def a_start_that_finds_an_open_intent(w: World) -> None:
+    """What a restart after a kill does: the log holds an intent with no completion; AWS is asked."""
+    auditor = w.facade.auditor
+    await auditor.write(
+        {
+            "stage": "intent",
+            "eventID": "open-intent",
+            "method": "apprunner.CreateConnection",
+            "eventTime": datetime.now(tz=UTC).isoformat(),
+            "requestParameters": {"connection_name": "never-made", "provider_type": "PROVIDER_TYPE_GITHUB"},
+        }
+    )
+    resumed = await resume_from_audit_log(auditor, w.backend, IdempotencyCache())
+    assert resumed is not None
+    assert resumed.recovered == 1
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,11 @@ CASES = {
     "connfacade_audit_write_seconds": Case(create_connection, "connfacade_audit_write_seconds_count", {}),
     "connfacade_audit_sink_errors_total": Case(
         create_on_a_full_disk, "connfacade_audit_sink_errors_total", {}
+    ),
+    "connfacade_audit_recovered_intents_total": Case(
+        a_start_that_finds_an_open_intent,
+        "connfacade_audit_recovered_intents_total",
+        {"result": "not_applied"},
     ),
 }
 
