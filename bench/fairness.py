@@ -40,9 +40,10 @@ from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.server.config import DEFAULT_MAX_CALLS, DEFAULT_MAX_STREAMS
 from connfacade.server.security import hash_token
+from connfacade.server.testing import serve
 
 HERE = Path(__file__).resolve().parent
-CONNFACADE = Path(sys.executable).parent / "connfacade"
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
 TOKENS = {"flooder": "bench-flooder-token-0123456789", "other": "bench-other-token-0123456789"}
 DEADLINE = 1.0
 
@@ -94,37 +95,6 @@ async def emulate() -> None:
         await asyncio.Event().wait()
 
 
-async def started(*argv: str, pattern: str, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
-    """A process (``argv``) and the first match of ``pattern`` in its output."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=env,
-    )
-    if proc.stdout is None:
-        raise RuntimeError("no pipe to read the process's output from")
-    async with asyncio.timeout(30):
-        while True:
-            line = (await proc.stdout.readline()).decode()
-            if not line:
-                raise RuntimeError(f"{argv[:2]} exited before saying {pattern!r}")
-            if found := re.search(pattern, line):
-                return proc, found.group(1)
-
-
-async def stopped(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(15):
-                await proc.wait()
-    if proc.returncode is None:
-        proc.kill()
-        await proc.wait()
-
-
 async def serving(address: str) -> None:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -141,35 +111,18 @@ async def scenario(
 ) -> dict[str, object]:
     limit, streams = limits
     socket = folder / f"grpc-{limit}-{streams}.sock"
-    server, health = await started(
-        str(CONNFACADE),
-        "serve",
-        "--backend",
-        "aws",
-        "--aws-endpoint-url",
-        emulator_url,
-        "--listen",
-        f"unix:{socket}",
-        "--health-address",
-        "127.0.0.1:0",
-        "--metrics-address",
-        "off",
-        "--audit-stdout",
-        "off",
-        "--log-level",
-        "error",
-        "--principals-file",
-        str(folder / "principals.toml"),
-        "--max-calls-per-principal",
-        str(limit),
-        "--max-streams-per-connection",
-        str(streams),
-        pattern=r"health \(grpc\.health\.v1\) on (\S+)",
-        env=env,
+    server = await serve(
+        *("--backend", "aws", "--aws-endpoint-url", emulator_url),
+        *("--listen", f"unix:{socket}", "--health-address", "127.0.0.1:0", "--metrics-address", "off"),
+        *("--audit-stdout", "off", "--log-level", "error"),
+        *("--principals-file", str(folder / "principals.toml"), "--max-calls-per-principal", str(limit)),
+        *("--max-streams-per-connection", str(streams)),
+        env=AWS_ENV,
+        expect=("health",),
     )
     flooder = None
     try:
-        await serving(health)
+        await serving(server.health_address)
         target = f"unix:{socket}"
         flooder = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -207,7 +160,7 @@ async def scenario(
         if flooder is not None and flooder.returncode is None:
             flooder.kill()
             await flooder.wait()
-        await stopped(server)
+        await server.stop(grace=15)
     latencies.sort()
     return {
         "max_calls_per_principal": limit,
@@ -265,10 +218,16 @@ async def main() -> int:
         )
         print(json.dumps(codes))
         return 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | AWS_ENV
     results = []
-    emulator, url = await started(sys.executable, __file__, "--emulate", pattern=r"(http://\S+)", env=env)
+    emulator = await serve(
+        __file__,
+        "--emulate",
+        command=(sys.executable,),
+        banner={"emulator": re.compile(r"(http://\S+)")},
+        expect=("emulator",),
+    )
+    url = emulator.emulator_url
     try:
         if args.aws_latency_ms:
             from connfacade.server.emulator import EmulatorControl  # noqa: PLC0415
@@ -297,7 +256,7 @@ async def main() -> int:
                     f"flooder {result['flooder_answers']}"
                 )
     finally:
-        await stopped(emulator)
+        await emulator.stop(grace=15)
     off, on = results[0], results[-1]
     ratios = {
         "other_p50_baseline_over_last": off["other_p50_ms"] / on["other_p50_ms"],  # type: ignore[operator]

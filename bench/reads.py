@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import re
-import signal
 import statistics
 import sys
 import tempfile
@@ -36,45 +33,14 @@ from aiobotocore.session import get_session
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
+from connfacade.server.testing import Served, serve
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 HERE = Path(__file__).resolve().parent
-CONNFACADE = Path(sys.executable).parent / "connfacade"
 CONNECTIONS = 20
 CONSISTENT = (("x-connfacade-consistent-read", "true"),)
-
-
-async def spawn(
-    *argv: str, patterns: dict[str, str], env: dict[str, str] | None = None
-) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
-    """Starts a server process and reads the addresses it announces."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
-    found: dict[str, str] = {}
-    async with asyncio.timeout(60):
-        while len(found) < len(patterns):
-            line = (await proc.stdout.readline()).decode()
-            if not line:
-                raise RuntimeError(f"{argv[0]} exited before announcing itself")
-            for key, pattern in patterns.items():
-                if m := re.search(pattern, line):
-                    found[key] = m.group(1)
-    return proc, found
-
-
-async def stop(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(15):
-            await proc.wait()
 
 
 def channels(address: str, n: int) -> list[grpc.aio.Channel]:
@@ -194,22 +160,14 @@ async def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
-    facade, found = await spawn(
-        str(CONNFACADE),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--emulator-address",
-        "127.0.0.1:0",
-        "--metrics-address",
-        "off",
-        "--log-level",
-        "warning",
-        patterns={"grpc": r"gRPC listening on (\S+)", "emulator": r"AWS emulator at (\S+)"},
+    facade = await serve(
+        *("--listen", "127.0.0.1:0", "--metrics-address", "off", "--log-level", "warning"),
+        expect=("grpc", "emulator"),
+        timeout=60,
     )
-    echo = None
+    echo: Served | None = None
     try:
-        async with grpc.aio.insecure_channel(found["grpc"]) as channel:
+        async with grpc.aio.insecure_channel(facade.address) as channel:
             stub = pb_grpc.ConnectionServiceStub(channel)
             created = [
                 (
@@ -228,12 +186,13 @@ async def main() -> int:
             )
         with tempfile.NamedTemporaryFile(suffix=".bin", delete=False) as payload:
             payload.write(page.SerializeToString())
-        echo, echo_found = await spawn(
-            sys.executable,
+        echo = await serve(
             str(HERE / "echo_server.py"),
             payload.name,
             "127.0.0.1:0",
-            patterns={"grpc": r"listening on (\S+)"},
+            command=(sys.executable,),
+            banner={"grpc": re.compile(r"listening on (\S+)")},
+            timeout=60,
         )
 
         results: list[Result] = []
@@ -247,8 +206,8 @@ async def main() -> int:
         for concurrency in (64, 256):
             rounds = [
                 await measure_cached(
-                    found["grpc"],
-                    echo_found["grpc"],
+                    facade.address,
+                    echo.address,
                     created[0].connection_arn,
                     concurrency,
                     args.seconds / args.rounds,
@@ -262,7 +221,7 @@ async def main() -> int:
             ratios[f"cached_get_vs_echo_c{concurrency}"] = g.throughput / e.throughput
             ratios[f"cached_list_vs_echo_c{concurrency}"] = lst.throughput / e.throughput
         direct, uncached, hop = await measure_uncached(
-            found["grpc"], found["emulator"], created[0].connection_arn, args.sequential_calls
+            facade.address, facade.emulator_url, created[0].connection_arn, args.sequential_calls
         )
         for r in (direct, uncached, hop):
             print(r.row())
@@ -270,9 +229,9 @@ async def main() -> int:
         ratios["uncached_added_p50_ms"] = uncached.p50_ms - direct.p50_ms
         ratios["grpc_hop_p50_ms"] = hop.p50_ms
     finally:
-        for proc in (facade, echo):
-            if proc is not None:
-                await stop(proc)
+        for served in (facade, echo):
+            if served is not None:
+                await served.stop(grace=15)
 
     print("\nratios (targets: cached >= 0.8 of echo; uncached adds <= 1 ms at p50)")
     for key, value in ratios.items():

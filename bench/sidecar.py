@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import re
 import signal
 import statistics
 import sys
@@ -27,9 +25,9 @@ from _load import write_results
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from connfacade.server.emulator import Emulator
+from connfacade.server.testing import serve
 
 HERE = Path(__file__).resolve().parent
-CONNFACADE = Path(sys.executable).parent / "connfacade"
 
 
 def rss_mb(pid: int) -> float:
@@ -51,60 +49,30 @@ async def serving(address: str) -> None:
 
 
 async def one_run(emulator_url: str, folder: Path, idle: float) -> dict[str, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        str(CONNFACADE),
-        "serve",
-        "--backend",
-        "aws",
-        "--aws-endpoint-url",
-        emulator_url,
-        "--listen",
-        f"unix:{folder / 'grpc.sock'}",
-        "--health-address",
-        "127.0.0.1:0",
-        "--metrics-address",
-        "127.0.0.1:0",
-        "--audit-file",
-        str(folder / "audit" / "audit.jsonl"),
-        "--audit-stdout",
-        "off",
-        "--log-level",
-        "warning",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=env,
+    served = await serve(
+        *("--backend", "aws", "--aws-endpoint-url", emulator_url, "--listen", f"unix:{folder / 'grpc.sock'}"),
+        *("--health-address", "127.0.0.1:0", "--audit-file", str(folder / "audit" / "audit.jsonl")),
+        *("--audit-stdout", "off", "--log-level", "warning"),
+        env={"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"},
+        expect=("health",),
     )
     try:
-        address = None
         async with asyncio.timeout(30):
-            while address is None:
-                line = (await proc.stdout.readline()).decode()
-                if not line:
-                    raise RuntimeError("the server exited before announcing its health port")
-                if m := re.search(r"health \(grpc\.health\.v1\) on (\S+)", line):
-                    address = m.group(1)
-            await serving(address)
+            await serving(served.health_address)
         to_serving = time.monotonic() - started
         await asyncio.sleep(idle)
-        rss = rss_mb(proc.pid)
+        rss = rss_mb(served.pid)
         stopping = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            code = await proc.wait()
+        ended = await served.stop(grace=30)
         return {
             "start_to_serving_ms": to_serving * 1000,
             "idle_rss_mb": rss,
             "sigterm_to_exit_ms": (time.monotonic() - stopping) * 1000,
-            "exit_code": code,
+            "exit_code": ended.code,
         }
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await served.stop(signal.SIGKILL)
 
 
 async def main() -> int:

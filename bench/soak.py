@@ -62,6 +62,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as ar_grpc
+from connfacade.client import policy
 from connfacade.client.errors import from_rpc_error
 from connfacade.codestar.v1 import connection_service_pb2 as cs
 from connfacade.codestar.v1 import connection_service_pb2_grpc as cs_grpc
@@ -83,17 +84,7 @@ EXPECTED_CODES = frozenset(
     {"OK", "UNAVAILABLE", "DEADLINE_EXCEEDED", "NOT_FOUND", "FAILED_PRECONDITION", "CANCELLED"}
 )
 NEVER_CODES = frozenset({"INTERNAL", "UNKNOWN"})
-MUTATIONS = frozenset(
-    {
-        "CreateConnection",
-        "DeleteConnection",
-        "TagResource",
-        "UntagResource",
-        "CreateHost",
-        "DeleteHost",
-        "UpdateHost",
-    }
-)
+MUTATIONS = policy.MUTATIONS
 RESUME_TOKEN_KEY = "x-connfacade-resume-token"  # noqa: S105 - a metadata key
 CONSISTENT = (("x-connfacade-consistent-read", "true"),)
 FAULT_KINDS = ("throttle", "error", "latency", "drop")

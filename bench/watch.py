@@ -36,7 +36,6 @@ import collections
 import contextlib
 import json
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -51,9 +50,9 @@ from _load import percentile, write_results
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
+from connfacade.server.testing import Served, serve
 
 HERE = Path(__file__).resolve().parent
-CONNFACADE = Path(sys.executable).parent / "connfacade"
 CLIENT = HERE / "_watch_client.py"
 HOUR = "3600"
 SERVER_FLAGS = (
@@ -73,7 +72,6 @@ SERVER_FLAGS = (
     "--max-staleness",
     HOUR,
 )
-SERVER_COMMAND = [str(CONNFACADE), "serve", *SERVER_FLAGS]
 
 
 # ---- processes ------------------------------------------------------------------------
@@ -107,63 +105,6 @@ async def terminate(proc: asyncio.subprocess.Process, grace: float = 15.0) -> No
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-
-
-async def announced(proc: asyncio.subprocess.Process) -> dict[str, str] | None:
-    """The gRPC address and emulator URL from the server's banner; None if it exits first."""
-    found: dict[str, str] = {}
-    patterns = {"grpc": r"gRPC listening on (\S+)", "emulator": r"AWS emulator at (\S+)"}
-    while len(found) < len(patterns):
-        line = (await proc.stdout.readline()).decode()
-        if not line:
-            return None
-        for key, pattern in patterns.items():
-            if m := re.search(pattern, line):
-                found[key] = m.group(1)
-    return found
-
-
-@dataclass
-class Server:
-    proc: asyncio.subprocess.Process
-    address: str
-    emulator: str
-    stderr_path: Path
-    drain: asyncio.Task[None]
-
-    @classmethod
-    async def start(cls, command: list[str], workdir: Path, tag: str) -> Server:
-        stderr_path = workdir / f"server-{tag}.stderr"
-        with stderr_path.open("wb") as stderr:
-            proc = await asyncio.create_subprocess_exec(
-                *command,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        try:
-            async with asyncio.timeout(60):
-                found = await announced(proc)
-        except BaseException:
-            await terminate(proc)
-            raise
-        if found is None:
-            await terminate(proc)
-            tail = stderr_path.read_text(errors="replace").splitlines()[-20:]
-            raise RuntimeError("the server exited before announcing itself:\n" + "\n".join(tail))
-
-        async def drain() -> None:
-            while await proc.stdout.readline():
-                pass
-
-        return cls(proc, found["grpc"], found["emulator"], stderr_path, asyncio.create_task(drain()))
-
-    def log_tail(self, lines: int = 20) -> list[str]:
-        return self.stderr_path.read_text(errors="replace").splitlines()[-lines:]
-
-    async def stop(self) -> None:
-        await terminate(self.proc)
-        self.drain.cancel()
 
 
 @dataclass
@@ -349,7 +290,7 @@ def analyse(
 
 
 async def open_watchers(
-    watchers: int, args: argparse.Namespace, server: Server, workdir: Path, clients: list[Client]
+    watchers: int, args: argparse.Namespace, server: Served, workdir: Path, clients: list[Client]
 ) -> dict[str, Any]:
     """Starts the client processes (appended to ``clients``); returns once all report ready."""
     began = time.perf_counter()
@@ -361,8 +302,7 @@ async def open_watchers(
             ready = [await c.expect("ready") for c in clients]
     except TimeoutError:
         raise RuntimeError(
-            f"watchers not all open after {open_timeout:.0f} s; server log tail:\n"
-            + "\n".join(server.log_tail())
+            f"watchers not all open after {open_timeout:.0f} s; server log tail:\n" + server.stderr[-4000:]
         ) from None
     opened = {
         "seconds": time.perf_counter() - began,
@@ -374,12 +314,12 @@ async def open_watchers(
         flush=True,
     )
     if opened["synced"] == 0:
-        raise RuntimeError("no watcher could open; server log tail:\n" + "\n".join(server.log_tail()))
+        raise RuntimeError("no watcher could open; server log tail:\n" + server.stderr[-4000:])
     return opened
 
 
 async def make_changes(
-    args: argparse.Namespace, server: Server, clients: list[Client]
+    args: argparse.Namespace, server: Served, clients: list[Client]
 ) -> list[dict[str, Any]]:
     """Creates ``--changes`` connections one at a time, each once every watcher has the one before."""
     changes: list[dict[str, Any]] = []
@@ -412,35 +352,35 @@ def process_figures(pid: int, clients: list[Client]) -> tuple[int, float, float]
 
 async def run(watchers: int, args: argparse.Namespace, workdir: Path, tag: str) -> dict[str, Any]:
     print(f"\n== run {tag}: {watchers} watchers ==", flush=True)
-    server = await Server.start(args.server_command, workdir, tag)
+    server = await serve(*SERVER_FLAGS, expect=("grpc", "emulator"), timeout=60)
     clients: list[Client] = []
     calls: dict[str, collections.Counter[str]] = {}
     try:
         pid = server.proc.pid
         async with aiohttp.ClientSession() as http:
-            await first_listings(http, server.emulator)
+            await first_listings(http, server.emulator_url)
             await asyncio.sleep(args.settle)
             (rss_before, cpu_before, _), calls["start"] = (
                 process_figures(pid, clients),
-                await upstream_calls(http, server.emulator),
+                await upstream_calls(http, server.emulator_url),
             )
             opened = await open_watchers(watchers, args, server, workdir, clients)
             await asyncio.sleep(args.settle)
             (rss_open, cpu_open, clients_open), calls["open"] = (
                 process_figures(pid, clients),
-                await upstream_calls(http, server.emulator),
+                await upstream_calls(http, server.emulator_url),
             )
             changes = await make_changes(args, server, clients)
             (rss_end, cpu_end, clients_end), calls["end"] = (
                 process_figures(pid, clients),
-                await upstream_calls(http, server.emulator),
+                await upstream_calls(http, server.emulator_url),
             )
         summaries = [await c.finish() for c in clients]
     finally:
         for c in clients:
             await c.kill()
-        await server.stop()
-        log = [line for line in server.log_tail(100_000) if line.strip()]
+        await server.stop(grace=15)
+        log = [line for line in server.stderr.splitlines() if line.strip()]
 
     deliveries, per_change = analyse(changes, summaries)
     errors: collections.Counter[str] = collections.Counter()
@@ -568,7 +508,6 @@ async def main() -> int:
     parser.add_argument("--settle", type=float, default=2.0, help="quiet seconds before reading RSS")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
-    args.server_command = SERVER_COMMAND
 
     with tempfile.TemporaryDirectory(prefix="connfacade-watch-") as tmp:
         workdir = Path(tmp)
@@ -579,7 +518,7 @@ async def main() -> int:
             print_run(main_run)
     upstream = compare_upstream(baseline, main_run)
 
-    parameters = {k: v for k, v in vars(args).items() if k not in {"out", "server_command"}}
+    parameters = {k: v for k, v in vars(args).items() if k != "out"}
     write_results(
         args.out,
         "watch",

@@ -35,6 +35,7 @@ from connfacade.client._convert import (
 )
 from connfacade.client.errors import UnavailableError, translate_rpc_errors
 from connfacade.client.paginators import AsyncPaginator
+from connfacade.client.policy import IDEMPOTENT
 from connfacade.client.retry import Attempts, RetryPolicy, with_request_id
 from connfacade.client.watch import MAX_BACKOFF, AsyncConnectionWatch, WatchEvent, WatchRequest
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
@@ -107,8 +108,9 @@ class _AsyncClient:
     ) -> _Resp:
         """One call, retried after UNAVAILABLE as the client's RetryPolicy says (see client/retry.py).
 
-        ``mutation`` (creates and deletes) sends a UUID ``x-request-id``, so that
-        the facade answers a retry with the first call's result.
+        ``mutation`` (the RPCs the policy table marks idempotent: creates and
+        deletes) sends a UUID ``x-request-id``, so that the facade answers a
+        retry with the first call's result.
         """
         seconds, pairs = self._defaults.resolve(timeout, metadata)
         retry_safe = True
@@ -171,7 +173,9 @@ class AppRunnerClient(_AsyncClient):
             provider_type=_convert.parse_enum(apprunner_pb2.ProviderType, provider_type),
             tags=_convert.build_tags(apprunner_pb2.Tag, tags),
         )
-        return await self._unary(self._stub.CreateConnection, request, timeout, metadata, mutation=True)
+        return await self._unary(
+            self._stub.CreateConnection, request, timeout, metadata, mutation="CreateConnection" in IDEMPOTENT
+        )
 
     async def list_connections(
         self,
@@ -211,7 +215,9 @@ class AppRunnerClient(_AsyncClient):
     ) -> apprunner_pb2.DeleteConnectionResponse:
         """Delete a connection; the response holds it as it was deleted."""
         request = apprunner_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return await self._unary(self._stub.DeleteConnection, request, timeout, metadata, mutation=True)
+        return await self._unary(
+            self._stub.DeleteConnection, request, timeout, metadata, mutation="DeleteConnection" in IDEMPOTENT
+        )
 
     async def tag_resource(
         self,
@@ -372,7 +378,11 @@ class CodeStarConnectionsClient(_AsyncClient):
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
         return await self._unary(
-            self._connections.CreateConnection, request, timeout, metadata, mutation=True
+            self._connections.CreateConnection,
+            request,
+            timeout,
+            metadata,
+            mutation="CreateConnection" in IDEMPOTENT,
         )
 
     async def get_connection(
@@ -415,7 +425,11 @@ class CodeStarConnectionsClient(_AsyncClient):
         """Delete a connection."""
         request = codestar_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
         return await self._unary(
-            self._connections.DeleteConnection, request, timeout, metadata, mutation=True
+            self._connections.DeleteConnection,
+            request,
+            timeout,
+            metadata,
+            mutation="DeleteConnection" in IDEMPOTENT,
         )
 
     async def tag_resource(
@@ -536,7 +550,9 @@ class CodeStarConnectionsClient(_AsyncClient):
             vpc_configuration=_convert.build_vpc_configuration(vpc_configuration),
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return await self._unary(self._hosts.CreateHost, request, timeout, metadata, mutation=True)
+        return await self._unary(
+            self._hosts.CreateHost, request, timeout, metadata, mutation="CreateHost" in IDEMPOTENT
+        )
 
     async def get_host(
         self,
@@ -570,7 +586,9 @@ class CodeStarConnectionsClient(_AsyncClient):
     ) -> host_pb2.DeleteHostResponse:
         """Delete a host."""
         request = host_pb2.DeleteHostRequest(host_arn=host_arn)
-        return await self._unary(self._hosts.DeleteHost, request, timeout, metadata, mutation=True)
+        return await self._unary(
+            self._hosts.DeleteHost, request, timeout, metadata, mutation="DeleteHost" in IDEMPOTENT
+        )
 
     async def update_host(
         self,

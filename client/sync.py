@@ -36,6 +36,7 @@ from connfacade.client._convert import (
 )
 from connfacade.client.errors import UnavailableError, translate_rpc_errors
 from connfacade.client.paginators import Paginator
+from connfacade.client.policy import IDEMPOTENT
 from connfacade.client.retry import Attempts, RetryPolicy, with_request_id
 from connfacade.client.watch import MAX_BACKOFF, ConnectionWatch, WatchEvent, WatchRequest
 from connfacade.codestar.v1 import connection_service_pb2 as codestar_pb2
@@ -108,8 +109,9 @@ class _SyncClient:
     ) -> _Resp:
         """One call, retried after UNAVAILABLE as the client's RetryPolicy says (see client/retry.py).
 
-        ``mutation`` (creates and deletes) sends a UUID ``x-request-id``, so that
-        the facade answers a retry with the first call's result.
+        ``mutation`` (the RPCs the policy table marks idempotent: creates and
+        deletes) sends a UUID ``x-request-id``, so that the facade answers a
+        retry with the first call's result.
         """
         seconds, pairs = self._defaults.resolve(timeout, metadata)
         retry_safe = True
@@ -172,7 +174,9 @@ class AppRunnerClient(_SyncClient):
             provider_type=_convert.parse_enum(apprunner_pb2.ProviderType, provider_type),
             tags=_convert.build_tags(apprunner_pb2.Tag, tags),
         )
-        return self._unary(self._stub.CreateConnection, request, timeout, metadata, mutation=True)
+        return self._unary(
+            self._stub.CreateConnection, request, timeout, metadata, mutation="CreateConnection" in IDEMPOTENT
+        )
 
     def list_connections(
         self,
@@ -212,7 +216,9 @@ class AppRunnerClient(_SyncClient):
     ) -> apprunner_pb2.DeleteConnectionResponse:
         """Delete a connection; the response holds it as it was deleted."""
         request = apprunner_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return self._unary(self._stub.DeleteConnection, request, timeout, metadata, mutation=True)
+        return self._unary(
+            self._stub.DeleteConnection, request, timeout, metadata, mutation="DeleteConnection" in IDEMPOTENT
+        )
 
     def tag_resource(
         self,
@@ -372,7 +378,13 @@ class CodeStarConnectionsClient(_SyncClient):
             host_arn=host_arn,
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return self._unary(self._connections.CreateConnection, request, timeout, metadata, mutation=True)
+        return self._unary(
+            self._connections.CreateConnection,
+            request,
+            timeout,
+            metadata,
+            mutation="CreateConnection" in IDEMPOTENT,
+        )
 
     def get_connection(
         self,
@@ -413,7 +425,13 @@ class CodeStarConnectionsClient(_SyncClient):
     ) -> codestar_pb2.DeleteConnectionResponse:
         """Delete a connection."""
         request = codestar_pb2.DeleteConnectionRequest(connection_arn=connection_arn)
-        return self._unary(self._connections.DeleteConnection, request, timeout, metadata, mutation=True)
+        return self._unary(
+            self._connections.DeleteConnection,
+            request,
+            timeout,
+            metadata,
+            mutation="DeleteConnection" in IDEMPOTENT,
+        )
 
     def tag_resource(
         self,
@@ -533,7 +551,9 @@ class CodeStarConnectionsClient(_SyncClient):
             vpc_configuration=_convert.build_vpc_configuration(vpc_configuration),
             tags=_convert.build_tags(types_pb2.Tag, tags),
         )
-        return self._unary(self._hosts.CreateHost, request, timeout, metadata, mutation=True)
+        return self._unary(
+            self._hosts.CreateHost, request, timeout, metadata, mutation="CreateHost" in IDEMPOTENT
+        )
 
     def get_host(
         self,
@@ -567,7 +587,9 @@ class CodeStarConnectionsClient(_SyncClient):
     ) -> host_pb2.DeleteHostResponse:
         """Delete a host."""
         request = host_pb2.DeleteHostRequest(host_arn=host_arn)
-        return self._unary(self._hosts.DeleteHost, request, timeout, metadata, mutation=True)
+        return self._unary(
+            self._hosts.DeleteHost, request, timeout, metadata, mutation="DeleteHost" in IDEMPOTENT
+        )
 
     def update_host(
         self,

@@ -169,8 +169,8 @@ class MetricsServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp offers no public way to read the bound port
-        bound = server.sockets[0].getsockname()[1] if server is not None and server.sockets else port  # type: ignore[attr-defined]
+        # The runner's public `addresses` are the bound sockets' names: (host, port[, flow, scope]).
+        bound = next((a[1] for a in self._runner.addresses if isinstance(a, tuple)), port)
         self.address = f"{host}:{bound}"
         return self.address
 

@@ -7,10 +7,11 @@ aiobotocore over HTTP → the embedded emulator on loopback.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
+from aiobotocore.session import get_session
 
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as apprunner_grpc
 from connfacade.codestar.v1 import connection_service_pb2_grpc as codestar_grpc
@@ -21,19 +22,45 @@ from connfacade.server.emulator import Emulator, EmulatorControl
 from connfacade.server.store import StoreSettings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+    from aiobotocore.session import AioSession
 
     from connfacade.server.api.audit_trail import Auditor
+
+
+def _strip_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    # No shared config or credentials file of the machine may leak in either.
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_aws_environment_in_the_run() -> Iterator[None]:
+    """Nothing made for the whole run (the sessions below) reads ambient AWS settings either."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _strip_aws_environment(monkeypatch)
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _no_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach a real AWS account through ambient credentials."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    _strip_aws_environment(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def aws_session() -> AioSession:
+    """One aiobotocore session for the run: it loads each service model and the endpoint data once.
+
+    A new session costs tens of milliseconds per backend. Every client is made with
+    explicit credentials, region, endpoint and retry settings, so no test's client
+    depends on another's.
+    """
+    return get_session()
 
 
 @pytest.fixture
@@ -49,10 +76,22 @@ async def control(emulator: Emulator) -> AsyncIterator[EmulatorControl]:
 
 
 @pytest.fixture
-async def backend(emulator: Emulator) -> AsyncIterator[AioBotoBackend]:
+def backend_options() -> dict[str, Any]:
+    """Keyword arguments of the test's `AioBotoBackend`; a folder, module or class overrides this."""
     # One attempt: fault tests must see each injected fault, not a retry of it.
+    return {"max_attempts": 1}
+
+
+@pytest.fixture
+async def backend(
+    emulator: Emulator, aws_session: AioSession, backend_options: dict[str, Any]
+) -> AsyncIterator[AioBotoBackend]:
     async with AioBotoBackend(
-        region="us-east-1", endpoint_url=emulator.url, credentials=EMULATOR_CREDENTIALS, max_attempts=1
+        region="us-east-1",
+        endpoint_url=emulator.url,
+        credentials=EMULATOR_CREDENTIALS,
+        session=aws_session,
+        **backend_options,
     ) as b:
         yield b
 
@@ -70,12 +109,40 @@ def auditor() -> Auditor | None:
 
 
 @pytest.fixture
-async def facade(
+def facade_options(
     backend: AioBotoBackend, store_settings: StoreSettings, auditor: Auditor | None
-) -> AsyncIterator[RunningFacade]:
-    running = await start_facade(backend, ["127.0.0.1:0"], store_settings=store_settings, auditor=auditor)
-    yield running
-    await running.stop(0)
+) -> dict[str, Any]:
+    """The arguments of `start_facade` for the test's facades.
+
+    A folder, module or class that needs others overrides this fixture and
+    extends what it asks for: ``facade_options | {"breaker": ...}``.
+    """
+    return {
+        "backend": backend,
+        "listen": ["127.0.0.1:0"],
+        "store_settings": store_settings,
+        "auditor": auditor,
+    }
+
+
+@pytest.fixture
+async def facades(facade_options: dict[str, Any]) -> AsyncIterator[Callable[..., Awaitable[RunningFacade]]]:
+    """Starts facades with ``facade_options`` and the changes given; all are stopped after the test."""
+    started: list[RunningFacade] = []
+
+    async def start(**changes: Any) -> RunningFacade:
+        started.append(await start_facade(**(facade_options | changes)))
+        return started[-1]
+
+    yield start
+    for running in reversed(started):
+        await running.stop(0)
+
+
+@pytest.fixture
+async def facade(facades: Callable[..., Awaitable[RunningFacade]]) -> RunningFacade:
+    """The facade of the test, on TCP loopback."""
+    return await facades()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import structlog
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from connfacade.client import policy
 from connfacade.server.audit import (
     COMPLETION,
     INTENT,
@@ -50,17 +51,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("connfacade.audit")
 
 EVENT_VERSION = "1.0"
-MUTATIONS = frozenset(
-    {
-        "CreateConnection",
-        "DeleteConnection",
-        "TagResource",
-        "UntagResource",
-        "CreateHost",
-        "DeleteHost",
-        "UpdateHost",
-    }
-)
+MUTATIONS = policy.MUTATIONS  # always recorded, written ahead (connfacade.client.policy)
 SOURCES = {"apprunner": "apprunner.amazonaws.com", "codestar": "codestar-connections.amazonaws.com"}
 WORKLOAD_KEY = "x-connfacade-workload"
 NOT_SENT = "NotSent"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
+from connfacade.client.policy import POLICY, RpcPolicy, policy_of
 from connfacade.server.api.boundary import request_id_of, request_metadata
 from connfacade.server.api.status import to_status
 from connfacade.server.api.wire import EncodedRequest
@@ -24,7 +25,7 @@ from connfacade.server.domain import Unavailable
 from connfacade.server.drain import REFUSAL, RETRY_AFTER
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from google.protobuf.descriptor import ServiceDescriptor
     from google.protobuf.message import Message
@@ -77,14 +78,24 @@ async def _refuse(
 
 
 def register(
-    server: grpc.aio.Server, servicer: object, service: ServiceDescriptor, metrics: Metrics, drain: Drain
+    server: grpc.aio.Server,
+    servicer: object,
+    service: ServiceDescriptor,
+    metrics: Metrics,
+    drain: Drain,
+    *,
+    table: Mapping[str, RpcPolicy] = POLICY,
 ) -> None:
     """Serves each method of ``service`` (unary or server streaming) from the same-named servicer method.
 
     ``drain`` counts the calls in and out, and refuses new ones once the server drains.
+    A method the RPC policy ``table`` does not classify stops the start
+    (UnclassifiedRpcError): served, it could be a mutation nobody audits.
     """
     from google.protobuf import message_factory  # noqa: PLC0415 - only needed while registering
 
+    for method in service.methods:
+        policy_of(f"{service.full_name}/{method.name}", table)
     handlers = {}
     for method in service.methods:
         request_class = message_factory.GetMessageClass(method.input_type)

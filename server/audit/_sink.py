@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any, Protocol
+
+import structlog
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+
+log = structlog.get_logger("connfacade.audit")
+_hook_failures_logged: set[type[BaseException]] = set()
 
 
 class AuditSinkError(Exception):
@@ -28,9 +33,15 @@ class AuditSink(Protocol):
 def observed(observe: Callable[[float, bool], None] | None, seconds: float, ok: bool) -> None:
     """Reports one write (its seconds, whether it succeeded) to the metrics hook, if any.
 
-    A failing hook never turns a durable write into a reported failure.
+    A failing hook never turns a durable write into a reported failure; it is
+    logged, once per kind of error, so a broken metric is seen without a
+    log line per record.
     """
     if observe is None:
         return
-    with contextlib.suppress(Exception):  # metrics must not decide whether a mutation is audited
+    try:
         observe(seconds, ok)
+    except Exception as err:
+        if type(err) not in _hook_failures_logged:
+            _hook_failures_logged.add(type(err))
+            log.exception("audit.metrics_hook_failed")

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from connfacade.client import policy
 from connfacade.server import callcontext
 from connfacade.server.deadlines import bounded
 from connfacade.server.domain import FieldViolation, InvalidArgument, Unavailable
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 REQUEST_ID_FIELD = "x-request-id"
 DEFAULT_WINDOW = 600.0  # seconds a request id is remembered
-IDEMPOTENT_OPERATIONS = frozenset({"CreateConnection", "DeleteConnection", "CreateHost", "DeleteHost"})
+IDEMPOTENT_OPERATIONS = policy.IDEMPOTENT  # creates and deletes (connfacade.client.policy)
 
 
 def idempotency_key() -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from connfacade.client import policy
 from connfacade.server.domain import AccessDenied, Unauthenticated
 from connfacade.server.security._authn import Authenticator
 from connfacade.server.security._limits import (
@@ -21,23 +22,11 @@ if TYPE_CHECKING:
 
     from connfacade.server.security._authn import AuthContext
 
-# What a viewer may call. Anything else needs an editor: an RPC added later is
-# closed to viewers until it is listed here.
-VIEWER_METHODS = frozenset(
-    {
-        "GetConnection",
-        "ListConnections",
-        "ListTagsForResource",
-        "WatchConnections",
-        "WaitForConnection",
-        "GetHost",
-        "ListHosts",
-    }
-)
-
-# Calls held open by design (until a change or the caller's deadline): they
-# count against the watcher limits instead of the calls in flight.
-HELD_METHODS = frozenset({"WatchConnections", "WaitForConnection"})
+# What a viewer may call (anything else needs an editor), and the calls held
+# open by design, which count against the watcher limits instead of the calls
+# in flight: both from the one RPC policy table (connfacade.client.policy).
+VIEWER_METHODS = policy.VIEWER
+HELD_METHODS = policy.HELD
 
 
 def require_role(principal: Principal, method: str) -> None:

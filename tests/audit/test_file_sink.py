@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import structlog
 from audit_helpers import head, lines, parsed, record, rewrite, sha, write_log
 
 from connfacade.server.audit import AuditSinkError, FileSink, verify
@@ -423,3 +424,17 @@ def test_options_are_checked():
         FileSink(Path(os.devnull), fsync="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_bytes"):
         FileSink(Path(os.devnull), max_bytes=0)
+
+
+async def test_a_failing_metrics_hook_is_logged_once_and_never_fails_the_write(path):
+    """The write stays durable and verifiable; the hook's error is logged once per kind, not per record."""
+
+    def broken_hook(_seconds, _ok):
+        raise LookupError("a metric with a label it does not have")
+
+    with structlog.testing.capture_logs() as logs:
+        async with FileSink(path, fsync="always", observe=broken_hook) as sink:
+            for n in range(3):
+                await sink.write(record(n))
+    assert verify([path]).ok
+    assert [entry["event"] for entry in logs] == ["audit.metrics_hook_failed"]

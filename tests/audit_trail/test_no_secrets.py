@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import signal
-import sys
-from pathlib import Path
 
 import grpc
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as ar_grpc
 from connfacade.server.audit import verify
+from connfacade.server.testing import CONNFACADE, serve
 
-CONNFACADE = Path(sys.executable).parent / "connfacade"
 SECRET_KEY = "test-secret-key-7f3a9c-never-log-me"
 BEARER = "test-bearer-token-5e1d2b-never-log-me"
 
@@ -23,42 +18,14 @@ BEARER = "test-bearer-token-5e1d2b-never-log-me"
 async def test_secrets_appear_in_no_output_of_a_real_server(emulator, tmp_path):
     """A server on the `aws` backend (credentials from the environment) logs and audits no secret."""
     audit_file = tmp_path / "audit.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {
-        "AWS_ACCESS_KEY_ID": "AKIATESTKEY",
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_REGION": "us-east-1",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        str(CONNFACADE),
-        "serve",
-        "--backend",
-        "aws",
-        "--aws-endpoint-url",
-        emulator.url,
-        "--listen",
-        "127.0.0.1:0",
-        "--metrics-address",
-        "127.0.0.1:0",
-        "--log-level",
-        "debug",
-        "--audit-file",
-        str(audit_file),
-        "--audit-read-level",
-        "request_response",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
+    env = {"AWS_ACCESS_KEY_ID": "AKIATESTKEY", "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": "us-east-1"}
+    served = await serve(
+        *("--backend", "aws", "--aws-endpoint-url", emulator.url, "--listen", "127.0.0.1:0"),
+        *("--log-level", "debug", "--audit-file", str(audit_file), "--audit-read-level", "request_response"),
         env=env,
     )
-    first = b""
-    async with asyncio.timeout(30):
-        while not (m := re.search(rb"gRPC listening on (\S+)", first)):
-            line = await proc.stdout.readline()
-            assert line, (await proc.stderr.read()).decode()
-            first += line
     secret_metadata = (("authorization", f"Bearer {BEARER}"), ("x-api-token", BEARER))
-    async with grpc.aio.insecure_channel(m.group(1).decode()) as channel:
+    async with grpc.aio.insecure_channel(served.address) as channel:
         stub = ar_grpc.ConnectionServiceStub(channel)
         created = await stub.CreateConnection(
             ar.CreateConnectionRequest(connection_name="no-secrets", provider_type=ar.PROVIDER_TYPE_GITHUB),
@@ -69,10 +36,9 @@ async def test_secrets_appear_in_no_output_of_a_real_server(emulator, tmp_path):
             ar.DeleteConnectionRequest(connection_arn=created.connection.connection_arn),
             metadata=secret_metadata,
         )
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = await proc.communicate()
-    assert proc.returncode == 0
-    outputs = {"stdout": first + stdout, "stderr": stderr, "audit": audit_file.read_bytes()}
+    ended = await served.stop()
+    assert ended.code == 0
+    outputs = {"stdout": ended.out.encode(), "stderr": ended.err.encode(), "audit": audit_file.read_bytes()}
     assert b'"eventName":"CreateConnection"' in outputs["audit"]  # the scan covers real records
     for name, data in outputs.items():
         for secret in (SECRET_KEY, BEARER):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import shlex
-import signal
-import sys
 from pathlib import Path
 
 from connfacade.server import config
+from connfacade.server.testing import serve
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "docs" / "deploy.md").read_text()
-CONNFACADE = Path(sys.executable).parent / "connfacade"
 # `docker run` options that take a value; the first other word that is not an option is the image.
 DOCKER_VALUE_OPTIONS = frozenset({"-e", "--env", "-p", "--publish", "--tmpfs", "-v", "--volume", "--name"})
 
@@ -66,24 +62,9 @@ async def test_the_docker_example_starts_with_the_settings_it_documents(image_en
     for name in ("CONNFACADE_LISTEN", "CONNFACADE_HEALTH_ADDRESS", "CONNFACADE_METRICS_ADDRESS"):
         settings[name] = ",".join(_free_port(a) for a in settings[name].split(","))
     settings["CONNFACADE_EMULATOR_ADDRESS"] = _free_port(settings["CONNFACADE_EMULATOR_ADDRESS"])
-    ours = {k: v for k, v in os.environ.items() if not k.startswith("CONNFACADE_")}
-    proc = await asyncio.create_subprocess_exec(
-        str(CONNFACADE),
-        "serve",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=ours | settings,
-    )
+    served = await serve(*argv, env=settings)
     try:
-        async with asyncio.timeout(30):
-            while not (line := (await proc.stdout.readline()).decode()).startswith("connfacade: gRPC"):
-                assert line, f"serve exited: {(await proc.stderr.read()).decode()[-2000:]}"
-        assert re.fullmatch(r"connfacade: gRPC listening on 0\.0\.0\.0:\d+\n", line)
+        assert re.fullmatch(r"0\.0\.0\.0:\d+", served.address)
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            await proc.communicate()
-    assert proc.returncode == 0
+        ended = await served.stop()
+    assert ended.code == 0, ended.err

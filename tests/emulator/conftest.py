@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from aiobotocore.session import get_session as get_aio_session
 from botocore.config import Config
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+    from aiobotocore.session import AioSession
 
     from connfacade.server.emulator import Emulator
 
@@ -25,26 +26,15 @@ ACCESS_KEY, SECRET_KEY = "AKIDEMULATORTEST", "emulator-test-secret"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
-# The root conftest strips AWS_* around every test (and provides `emulator`
-# and `control`); the session-wide boto3 session below needs the same outside
-# any test.
-def _strip_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    # No shared config or credentials file of the machine may leak in either.
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-
-
 @pytest.fixture(scope="session")
-def boto_session() -> Iterator[boto3.session.Session]:
-    """One boto3 session for all tests: its loader parses each service model once."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        _strip_aws_environment(monkeypatch)
-        yield boto3.session.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
-        )
+def boto_session() -> boto3.session.Session:
+    """One boto3 session for all tests: its loader parses each service model once.
+
+    The root conftest strips AWS_* for the whole run, so it reads no ambient setting.
+    """
+    return boto3.session.Session(
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+    )
 
 
 class SyncClient:
@@ -88,14 +78,13 @@ async def codestar(boto: Callable[..., SyncClient]) -> SyncClient:
 
 
 @pytest.fixture
-async def aio(emulator: Emulator) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
-    """Factory of aiobotocore clients pointed at the emulator, closed after the test."""
-    session = get_aio_session()
+async def aio(emulator: Emulator, aws_session: AioSession) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Factory of aiobotocore clients (the run's session) pointed at the emulator, closed after the test."""
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(service: str, region: str = REGION) -> Any:
             return await stack.enter_async_context(
-                session.create_client(
+                aws_session.create_client(
                     service,
                     region_name=region,
                     endpoint_url=emulator.url,

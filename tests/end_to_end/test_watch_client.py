@@ -286,6 +286,7 @@ async def exit_code_after_interrupt(proc, wait=20):
 
 
 async def start_cli(target, *args):
+    _children_get_ctrl_c()
     return await asyncio.create_subprocess_exec(
         str(CONNFACADE),
         "--target",
@@ -296,6 +297,18 @@ async def start_cli(target, *args):
         stdin=asyncio.subprocess.DEVNULL,
         env=_environment(),
     )
+
+
+def _children_get_ctrl_c():
+    """As from a terminal: a suite started in the background (`cmd &` in a script) ignores SIGINT.
+
+    Children inherit an ignored signal (a handled one is reset at exec), and
+    Python then never turns Ctrl-C into KeyboardInterrupt. (Not preexec_fn:
+    forking without exec runs gRPC's fork handlers, which write to the
+    child's stderr.)
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 async def run_cli(target, *args):

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from metadata_strategies import TOKENS
 
 from connfacade.server import config
 from connfacade.server.access import build_access
-from connfacade.server.app import start_facade
 from connfacade.server.security import hash_token
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
     from pathlib import Path
-
-    from connfacade.server.app import RunningFacade
-    from connfacade.server.backend import AioBotoBackend
-    from connfacade.server.store import StoreSettings
 
 PRINCIPALS = f"""
 [[principals]]
@@ -41,15 +35,9 @@ scopes = ["A", "arn:aws:apprunner:"]
 
 
 @pytest.fixture
-async def facade(
-    backend: AioBotoBackend, store_settings: StoreSettings, tmp_path: Path
-) -> AsyncIterator[RunningFacade]:
+def facade_options(facade_options: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     """Bearer tokens on TCP loopback, built the way `connfacade serve` builds it."""
     principals = tmp_path / "principals.toml"
     principals.write_text(PRINCIPALS)
     settings = config.Settings(listen=("127.0.0.1:0",), principals_file=str(principals))
-    running = await start_facade(
-        backend, settings.listen, store_settings=store_settings, access=build_access(settings)
-    )
-    yield running
-    await running.stop(0)
+    return facade_options | {"listen": settings.listen, "access": build_access(settings)}

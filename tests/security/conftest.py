@@ -6,7 +6,7 @@ serve` takes, and listen on TCP loopback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from security_helpers import PRINCIPALS
@@ -14,15 +14,12 @@ from tls_material import Authority, KeyPair
 
 from connfacade.server import config
 from connfacade.server.access import build_access
-from connfacade.server.app import RunningFacade, start_facade
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
-    from connfacade.server.api.audit_trail import Auditor
-    from connfacade.server.backend import AioBotoBackend
-    from connfacade.server.store import StoreSettings
+    from connfacade.server.app import RunningFacade
 
 
 @pytest.fixture
@@ -48,39 +45,30 @@ def _write(tmp_path: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
-async def _start(
-    backend: AioBotoBackend, settings: config.Settings, store_settings: StoreSettings, auditor: Auditor | None
-) -> RunningFacade:
-    return await start_facade(
-        backend,
-        settings.listen,
-        store_settings=store_settings,
-        auditor=auditor,
-        access=build_access(settings),
-        max_message_bytes=settings.max_message_bytes,
-    )
+def _served_as(settings: config.Settings) -> dict[str, Any]:
+    """The `start_facade` arguments `connfacade serve` derives from ``settings``."""
+    return {
+        "listen": settings.listen,
+        "access": build_access(settings),
+        "max_message_bytes": settings.max_message_bytes,
+    }
 
 
 @pytest.fixture
-async def facade(
-    backend: AioBotoBackend, store_settings: StoreSettings, auditor: Auditor | None, principals_file: Path
-) -> AsyncIterator[RunningFacade]:
+def facade_options(facade_options: dict[str, Any], principals_file: Path) -> dict[str, Any]:
     """Tokens on plain TCP loopback (replaces the open facade of the root conftest)."""
     settings = config.Settings(listen=("127.0.0.1:0",), principals_file=str(principals_file))
-    running = await _start(backend, settings, store_settings, auditor)
-    yield running
-    await running.stop(0)
+    return facade_options | _served_as(settings)
 
 
 @pytest.fixture
 async def mtls_facade(
-    backend: AioBotoBackend,
-    store_settings: StoreSettings,
+    facades: Callable[..., Awaitable[RunningFacade]],
     principals_file: Path,
     authority: Authority,
     server_pair: KeyPair,
     tmp_path: Path,
-) -> AsyncIterator[RunningFacade]:
+) -> RunningFacade:
     """TLS with client certificates signed by ``authority`` required."""
     settings = config.Settings(
         listen=("127.0.0.1:0",),
@@ -89,6 +77,4 @@ async def mtls_facade(
         tls_key=_write(tmp_path, "server.key", server_pair.key),
         tls_client_ca=_write(tmp_path, "ca.pem", authority.cert),
     )
-    running = await _start(backend, settings, store_settings, None)
-    yield running
-    await running.stop(0)
+    return await facades(**_served_as(settings), auditor=None)

@@ -17,17 +17,13 @@ from botocore.exceptions import ParamValidationError
 from status_details import details_of, trailer
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
-from connfacade.server.app import start_facade
 from connfacade.server.backend.breaker import Verdict, verdict_of
 from connfacade.server.domain import Service
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import Mapping
 
-    from connfacade.server.api.audit_trail import Auditor
-    from connfacade.server.app import RunningFacade
     from connfacade.server.backend import AioBotoBackend
-    from connfacade.server.store import StoreSettings
 
 NOT_IN_THE_MODEL = "NotInTheModel"
 
@@ -43,14 +39,8 @@ class ForgetsTheModel:
 
 
 @pytest.fixture
-async def facade(
-    backend: AioBotoBackend, store_settings: StoreSettings, auditor: Auditor | None
-) -> AsyncIterator[RunningFacade]:
-    running = await start_facade(
-        ForgetsTheModel(backend), ["127.0.0.1:0"], store_settings=store_settings, auditor=auditor
-    )
-    yield running
-    await running.stop(0)
+def facade_options(facade_options: dict[str, Any], backend: AioBotoBackend) -> dict[str, Any]:
+    return facade_options | {"backend": ForgetsTheModel(backend)}
 
 
 async def test_a_request_botocore_refuses_is_internal_with_a_request_id(apprunner, control):

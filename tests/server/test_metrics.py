@@ -22,7 +22,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.server.api.audit_trail import Auditor
-from connfacade.server.app import start_facade
 from connfacade.server.audit import FileSink
 from connfacade.server.backend.breaker import BreakerSettings
 from connfacade.server.metrics import Metrics, MetricsServer
@@ -68,7 +67,7 @@ def disk():
 
 
 @pytest.fixture
-async def facade(backend, store_settings, disk, tmp_path):
+async def facade_options(facade_options, disk, tmp_path):
     """A facade with an audit file whose disk can fill up, and a breaker that opens quickly."""
 
     def fsync(fd):
@@ -79,16 +78,11 @@ async def facade(backend, store_settings, disk, tmp_path):
     metrics = Metrics()
     sink = FileSink(tmp_path / "audit.jsonl", fsync="always", fsync_fn=fsync)
     await sink.open()
-    running = await start_facade(
-        backend,
-        ["127.0.0.1:0"],
-        store_settings=store_settings,
-        metrics=metrics,
-        auditor=Auditor([sink], metrics=metrics),
-        breaker=BreakerSettings(failures=BREAKER_FAILURES, reset_after=60.0),
-    )
-    yield running
-    await running.stop(0)
+    return facade_options | {
+        "metrics": metrics,
+        "auditor": Auditor([sink], metrics=metrics),
+        "breaker": BreakerSettings(failures=BREAKER_FAILURES, reset_after=60.0),
+    }
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from sidecar_helpers import serve
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.server.audit import verify
 from connfacade.server.domain import Service
+from connfacade.server.testing import serve
 
 ROUNDS = int(os.environ.get("CONNFACADE_CRASH_ROUNDS", "6"))
 WORKERS = 12
@@ -116,7 +116,7 @@ async def test_sigkill_during_creates_leaves_no_change_in_aws_without_intent_and
         if round_ % 2:
             await control.inject_fault("CreateConnection", "latency", latency_ms=AWS_LATENCY_MS)
         server = await start(emulator, audit)
-        tasks = await load(server.announced(r"gRPC listening on (\S+)"), round_, tally)
+        tasks = await load(server.address, round_, tally)
         await asyncio.sleep(rng.uniform(*KILL_AFTER))
         server.proc.send_signal(signal.SIGKILL)
         await server.exited()

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from sidecar_helpers import serve
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.server.audit import verify
+from connfacade.server.testing import serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -118,7 +118,7 @@ async def test_no_mutation_reaches_aws_while_the_audit_disk_is_full_and_they_res
     if isinstance(disk, FileSizeLimit):
         disk.pid = server.proc.pid
     try:
-        async with grpc.aio.insecure_channel(server.announced(r"gRPC listening on (\S+)")) as channel:
+        async with grpc.aio.insecure_channel(server.address) as channel:
             stub = pb_grpc.ConnectionServiceStub(channel)
             await stub.CreateConnection(create("before-full"))
             disk.fill()

@@ -12,10 +12,10 @@ import asyncio
 import collections
 
 import grpc
-from sidecar_helpers import serve
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as ar_grpc
+from connfacade.server.testing import serve
 
 RUNS = 6
 CALLERS = 8

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 import aiohttp
 import grpc
 import pytest
-from sidecar_helpers import serve
 
 from connfacade.codestar.v1 import connection_service_pb2 as pb
 from connfacade.codestar.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.codestar.v1 import types_pb2
 from connfacade.server.audit import verify
 from connfacade.server.domain import Service
+from connfacade.server.testing import serve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +35,7 @@ async def start(emulator, audit: Path):
         *("--backend", "aws", "--aws-endpoint-url", emulator.url, "--listen", "127.0.0.1:0"),
         *("--audit-file", str(audit), "--audit-stdout", "off"),
         env=ENV,
-        expect=("gRPC listening on", "metrics at"),
+        expect=("grpc", "metrics"),
     )
 
 
@@ -54,7 +54,7 @@ async def scrape(url: str) -> str:
 
 
 async def call(server, request: pb.CreateConnectionRequest, request_id: str) -> pb.CreateConnectionResponse:
-    async with grpc.aio.insecure_channel(server.announced(r"gRPC listening on (\S+)")) as channel:
+    async with grpc.aio.insecure_channel(server.address) as channel:
         stub = pb_grpc.ConnectionServiceStub(channel)
         return await stub.CreateConnection(request, metadata=(("x-request-id", request_id),), timeout=20)
 
@@ -118,7 +118,7 @@ async def test_a_create_whose_server_died_mid_call_is_answered_from_recovery_aft
     restarted = await start(emulator, audit)
     try:
         retried = await call(restarted, create("made-while-dying"), request_id)
-        metrics = await scrape(restarted.announced(r"metrics at (\S+)"))
+        metrics = await scrape(restarted.metrics_url)
     finally:
         code, _, logs = await restarted.stop()
     assert code == 0

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from sidecar_helpers import serve
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as pb_grpc
 from connfacade.server.security import hash_token
+from connfacade.server.testing import serve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,7 +27,7 @@ async def served(tmp_path: Path):
     server = await serve(
         *("--listen", "127.0.0.1:0", "--emulator-address", "127.0.0.1:0"),
         *("--principals-file", str(principals), "--rate-limit", "0.1", "--rate-burst", "2"),
-        expect=("gRPC listening on", "AWS emulator at"),
+        expect=("grpc", "emulator"),
     )
     yield server
     code, _, _ = await server.stop()
@@ -35,7 +35,7 @@ async def served(tmp_path: Path):
 
 
 async def codes(served, *metadata_sets) -> list[grpc.StatusCode]:
-    address = served.announced(r"gRPC listening on (\S+)")
+    address = served.address
     found = []
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.ConnectionServiceStub(channel)

@@ -14,12 +14,12 @@ import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sidecar_helpers import serve
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as ar_grpc
 from connfacade.client import AsyncAppRunnerClient, Resync
 from connfacade.server.audit import verify
+from connfacade.server.testing import serve
 
 GRACE = 10.0
 WORKERS = 16
@@ -43,7 +43,7 @@ async def start(emulator, sock, audit):
         "--shutdown-grace",
         str(GRACE),
         env=ENV,
-        expect=("gRPC listening on", "health (grpc"),
+        expect=("grpc", "health"),
     )
 
 
@@ -53,7 +53,7 @@ async def test_sigterm_under_load_loses_no_call_no_event_and_no_record(  # noqa:
     """In-flight calls succeed, watchers get resume tokens, health flips first, audit verifies, exit 0."""
     sock, audit = tmp_path / "grpc.sock", tmp_path / "audit" / "audit.jsonl"
     served = await start(emulator, sock, audit)
-    health_address = served.announced(r"health \(grpc\.health\.v1\) on (\S+)")
+    health_address = served.health_address
     await control.inject_fault(operation="CreateConnection", kind="latency", latency_ms=AWS_LATENCY_MS)
 
     channel = grpc.aio.insecure_channel(f"unix:{sock}")

@@ -6,10 +6,10 @@ import socket
 import stat
 
 import grpc
-from sidecar_helpers import serve
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.apprunner.v1 import connection_service_pb2_grpc as ar_grpc
+from connfacade.server.testing import serve
 
 
 async def test_serves_on_a_socket_with_mode_0660_and_removes_it_on_exit(tmp_path):
@@ -33,7 +33,7 @@ async def test_a_stale_socket_left_by_a_crash_is_replaced(tmp_path):
     crashed.bind(str(path))
     crashed.close()  # the file stays, as after a crash
     served = await serve("--listen", f"unix:{path}", "--emulator-address", "127.0.0.1:0")
-    assert served.announced(r"gRPC listening on (\S+)") == f"unix:{path}"
+    assert served.address == f"unix:{path}"
     assert (await served.stop())[0] == 0
 
 
