@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from connfacade.server.audit import AuditSink, FsyncPolicy
     from connfacade.server.backend import AwsBackend
-    from connfacade.server.store import ConnectionCache
+    from connfacade.server.store import ConnectionStore
 
 log = structlog.get_logger("connfacade.server")
 
@@ -93,14 +93,14 @@ STREAM_END_WAIT = 2.0  # seconds watch streams get to send their last status at 
 EMULATOR_CREDENTIALS = ("connfacade-emulator", "connfacade-emulator")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunningFacade:
-    """A started gRPC server and what it needs at shutdown."""
+    """A started gRPC server and what it needs at shutdown; made with keywords only."""
 
     server: grpc.aio.Server
     health: health_aio.HealthServicer
     addresses: tuple[str, ...]
-    caches: dict[str, ConnectionCache]
+    stores: dict[str, ConnectionStore]  # by the service's metric label
     metrics: Metrics
     auditor: Auditor | None = None
     health_server: grpc.aio.Server | None = None
@@ -128,11 +128,11 @@ class RunningFacade:
         await self.health.enter_graceful_shutdown()
         self.drain.begin()
         phase("not_serving")
-        for cache in self.caches.values():
-            cache.hub.close_all()
+        for store in self.stores.values():
+            store.end_watches()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(min(grace, STREAM_END_WAIT)):
-                await asyncio.gather(*(c.hub.drained() for c in self.caches.values()))
+                await asyncio.gather(*(s.watches_ended() for s in self.stores.values()))
         phase("streams_ended")
         calls_deadline = time.monotonic() + grace
         settled = await self.drain.settle(calls_deadline)
@@ -156,8 +156,8 @@ class RunningFacade:
             remove_unix_socket(path)
         if self.health_server is not None:
             await self.health_server.stop(0)
-        for cache in self.caches.values():
-            await cache.stop()
+        for store in self.stores.values():
+            await store.stop()
         if self.auditor is not None:
             await self.auditor.aclose()  # every record of every finished call is on disk
         phase("audit_flushed")
@@ -230,9 +230,9 @@ async def start_facade(
         on_refresh=_poll_observer(metrics, "codestar-connections"),
         idempotency=idempotency,
     )
-    caches = {"apprunner": apprunner.cache, "codestar-connections": codestar.cache}
-    for name, cache in caches.items():
-        metrics.track_cache(name, cache)
+    stores = {"apprunner": apprunner.store, "codestar-connections": codestar.store}
+    for name, store in stores.items():
+        metrics.track_store(name, store)
     access = access or Access(Gate())  # a gate of its own: limits and counts are per server
     gate = access.gate
     server = grpc.aio.server(
@@ -268,19 +268,19 @@ async def start_facade(
         await health_server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    for cache in caches.values():
-        cache.start()
+    for store in stores.values():
+        store.start()
     return RunningFacade(
-        server,
-        health_servicer,
-        addresses,
-        caches,
-        metrics,
-        auditor,
-        health_server,
-        bound_health,
-        idempotency,
-        drain,
+        server=server,
+        health=health_servicer,
+        addresses=addresses,
+        stores=stores,
+        metrics=metrics,
+        auditor=auditor,
+        health_server=health_server,
+        health_address=bound_health,
+        idempotency=idempotency,
+        drain=drain,
     )
 
 

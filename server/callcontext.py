@@ -4,27 +4,23 @@ A grpc.aio handler runs in its own task, so a ContextVar set at the start of a
 call is that call's alone; the backend records the AWS request id here instead
 of threading it through every return value. The caller's deadline lives here
 too, so that every wait and AWS call made for the caller ends before it.
+
+Only ambient facts live here: what a call asks for and what it is answered
+travel as arguments and return values. This module imports nothing of the
+project's, so that every layer may use it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import contextvars
 import dataclasses
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from connfacade.server.domain import DeadlineExceeded
-from connfacade.server.security._principals import ANONYMOUS, Principal
-from connfacade.server.store.reads import ReadInfo, ReadOptions
-
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
-
-    from connfacade.server.domain import Service
+    from collections.abc import Mapping
 
 # Work for a caller stops this long before its deadline, so that the facade
 # still has time to write the audit record and answer DEADLINE_EXCEEDED itself
@@ -37,7 +33,8 @@ _current: ContextVar[CallContext | None] = ContextVar("connfacade_call", default
 class WriteAhead(Protocol):
     """The current call's audit, as the layer just before AWS sees it (write-ahead records)."""
 
-    async def intent(self, service: Service, operation: str, params: Mapping[str, Any]) -> None:
+    # ``service`` is the domain's Service; Any, as this module imports nothing of the project's.
+    async def intent(self, service: Any, operation: str, params: Mapping[str, Any]) -> None:
         """Makes the intent to call ``operation`` durable; raises (AWS must not be called) if it cannot."""
         ...
 
@@ -56,17 +53,14 @@ class CallContext:
     request_id: str
     method: str = ""
     aws_request_id: str = ""
-    read_options: ReadOptions = field(default_factory=ReadOptions)
-    read_info: ReadInfo | None = None
     request_id_supplied: bool = False  # the caller sent x-request-id (idempotency keys on it)
-    principal: Principal = ANONYMOUS  # who called, as authentication found it
     deadline: float | None = None  # time.monotonic() when the caller stops waiting; None: never
     write_ahead: WriteAhead | None = None  # a mutation's audit: its intent precedes the AWS call
 
 
-def begin(request_id: str, method: str = "", read_options: ReadOptions | None = None) -> CallContext:
+def begin(request_id: str, method: str = "") -> CallContext:
     """Starts the context of the current call and returns it."""
-    ctx = CallContext(request_id=request_id, method=method, read_options=read_options or ReadOptions())
+    ctx = CallContext(request_id=request_id, method=method)
     _current.set(ctx)
     return ctx
 
@@ -89,49 +83,12 @@ def write_ahead() -> WriteAhead | None:
     return ctx.write_ahead if ctx is not None else None
 
 
-def read_options() -> ReadOptions:
-    """What the current caller asked of reads (server defaults outside a call)."""
-    ctx = _current.get()
-    return ctx.read_options if ctx is not None else ReadOptions()
-
-
-def record_read(info: ReadInfo) -> None:
-    """Remembers how the store answered the current call's read."""
-    ctx = _current.get()
-    if ctx is not None:
-        ctx.read_info = info
-
-
-def principal() -> Principal:
-    """The current caller's principal (anonymous outside a call or without authentication)."""
-    ctx = _current.get()
-    return ctx.principal if ctx is not None else ANONYMOUS
-
-
 def remaining() -> float | None:
     """Seconds the current call may still work (its deadline less the margin); None: no deadline."""
     ctx = _current.get()
     if ctx is None or ctx.deadline is None:
         return None
     return ctx.deadline - DEADLINE_MARGIN - time.monotonic()
-
-
-@contextlib.asynccontextmanager
-async def bounded(what: str) -> AsyncIterator[None]:
-    """Runs the body within the current caller's deadline; raises `DeadlineExceeded` when it passes."""
-    budget = remaining()
-    if budget is None:
-        yield
-        return
-    if budget <= 0:
-        raise DeadlineExceeded(f"{what}: the caller's deadline left no time")
-    try:
-        async with asyncio.timeout(budget) as scope:
-            yield
-    except TimeoutError as err:
-        if scope.expired():
-            raise DeadlineExceeded(f"{what}: not done before the caller's deadline") from err
-        raise
 
 
 def shared() -> tuple[contextvars.Context, CallContext]:

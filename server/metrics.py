@@ -14,7 +14,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from connfacade.server.store.reads import CacheResult
+from connfacade.server.store import CacheResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,20 +23,14 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 
 
 class TrackedStore(Protocol):
-    """What the metrics read of a store."""
+    """What the metrics read of a store: its size, revision and age, and how its reads were answered."""
 
-    revision: int
+    @property
+    def revision(self) -> int: ...
 
     def __len__(self) -> int: ...
 
     def age(self) -> float | None: ...
-
-
-class TrackedCache(Protocol):
-    """What the metrics read of a store's cache: the store, and how reads were answered."""
-
-    @property
-    def store(self) -> TrackedStore: ...
 
     def observe_reads(self, observer: Callable[[CacheResult], None]) -> None: ...
 
@@ -143,20 +137,16 @@ class Metrics:
         self.breaker_state.labels(service).set_function(lambda: float(breaker.state))
 
     def track_store(self, service: str, store: TrackedStore) -> None:
-        """Exports a store's size, revision and age, read at scrape time."""
+        """Exports a store's size, revision and age, read at scrape time, and counts its reads by result."""
         self.store_size.labels(service).set_function(lambda: float(len(store)))
         self.store_revision.labels(service).set_function(lambda: float(store.revision))
         self.last_good_poll_age.labels(service).set_function(
             lambda: -1.0 if (a := store.age()) is None else a
         )
-
-    def track_cache(self, service: str, cache: TrackedCache) -> None:
-        """Exports a cache's store (`track_store`) and counts its reads by result."""
-        self.track_store(service, cache.store)
         # One child per result, made now: every result shows (as 0) before it first happens,
         # and a read costs no label lookup.
         reads = {result: self.cache_reads.labels(service, result.value) for result in CacheResult}
-        cache.observe_reads(lambda result: reads[result].inc())
+        store.observe_reads(lambda result: reads[result].inc())
 
     def render(self) -> bytes:
         """The exposition text."""

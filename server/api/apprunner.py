@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from connfacade.apprunner.v1 import connection_service_pb2 as pb
 from connfacade.server.api import convert
-from connfacade.server.api.boundary import rpc
-from connfacade.server.api.responses import ResponseCache
+from connfacade.server.api.boundary import read_options, rpc
+from connfacade.server.api.responses import ReadAnswer, ResponseCache
 from connfacade.server.api.scopes import ScopeGuard, apprunner_name_of
 from connfacade.server.api.streams import ConnectionStreams
 from connfacade.server.domain import ConnectionStatus
@@ -62,7 +62,7 @@ class AppRunnerConnectionService:
         self.auditor = auditor  # read by the rpc boundary
         self.gate = gate  # read by the rpc boundary
         self._responses = ResponseCache()
-        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS, gate.watchers)
+        self._streams = ConnectionStreams(ops.store, pb, connection_pb, _PROVIDERS, gate.watchers)
         self._scope = ScopeGuard(_name_of)
 
     @rpc("apprunner.CreateConnection")
@@ -78,19 +78,23 @@ class AppRunnerConnectionService:
         return pb.CreateConnectionResponse(connection=connection_pb(connection))
 
     @rpc("apprunner.ListConnections")
-    async def ListConnections(
-        self, request: pb.ListConnectionsRequest, context: Ctx
-    ) -> pb.ListConnectionsResponse | bytes:
+    async def ListConnections(self, request: pb.ListConnectionsRequest, context: Ctx) -> ReadAnswer:
         max_results = convert.optional_int(request, "max_results")
-        page = await self._ops.list_connections(
-            name=request.connection_name, max_results=max_results, next_token=request.next_token
+        read = await self._ops.list_connections(
+            name=request.connection_name,
+            max_results=max_results,
+            next_token=request.next_token,
+            options=read_options(context),
         )
+        page = read.value
         if self._scope.restricted:
-            return pb.ListConnectionsResponse(
+            visible = pb.ListConnectionsResponse(
                 connection_summary_list=[connection_pb(c) for c in self._scope.visible(page.items, _key)],
                 next_token=page.next_token,
             )
-        return self._responses.for_current_read(
+            return ReadAnswer(visible, read.info)
+        return self._responses.answer(
+            read.info,
             ("list", request.connection_name, max_results, request.next_token),
             lambda: pb.ListConnectionsResponse(
                 connection_summary_list=[connection_pb(c) for c in page.items], next_token=page.next_token
@@ -98,14 +102,15 @@ class AppRunnerConnectionService:
         )
 
     @rpc("apprunner.GetConnection")
-    async def GetConnection(
-        self, request: pb.GetConnectionRequest, context: Ctx
-    ) -> pb.GetConnectionResponse | bytes:
+    async def GetConnection(self, request: pb.GetConnectionRequest, context: Ctx) -> ReadAnswer:
         await self._scope.resource(arn=request.connection_arn, name=request.connection_name)
-        connection = await self._ops.get_connection(arn=request.connection_arn, name=request.connection_name)
-        return self._responses.for_current_read(
+        read = await self._ops.get_connection(
+            arn=request.connection_arn, name=request.connection_name, options=read_options(context)
+        )
+        return self._responses.answer(
+            read.info,
             ("get", request.connection_arn, request.connection_name),
-            lambda: pb.GetConnectionResponse(connection=connection_pb(connection)),
+            lambda: pb.GetConnectionResponse(connection=connection_pb(read.value)),
         )
 
     @rpc("apprunner.WatchConnections")
@@ -113,16 +118,17 @@ class AppRunnerConnectionService:
         await self._streams.watch(request, context)
 
     @rpc("apprunner.WaitForConnection")
-    async def WaitForConnection(
-        self, request: pb.WaitForConnectionRequest, context: Ctx
-    ) -> pb.WaitForConnectionResponse:
+    async def WaitForConnection(self, request: pb.WaitForConnectionRequest, context: Ctx) -> ReadAnswer:
         await self._scope.resource(arn=request.connection_arn, name=request.connection_name)
         statuses = self._streams.statuses(request.statuses)
         with self._streams.held():
-            connection = await self._ops.wait_for_connection(
-                arn=request.connection_arn, name=request.connection_name, statuses=statuses
+            read = await self._ops.wait_for_connection(
+                arn=request.connection_arn,
+                name=request.connection_name,
+                statuses=statuses,
+                options=read_options(context),
             )
-        return pb.WaitForConnectionResponse(connection=connection_pb(connection))
+        return ReadAnswer(pb.WaitForConnectionResponse(connection=connection_pb(read.value)), read.info)
 
     @rpc("apprunner.DeleteConnection")
     async def DeleteConnection(
@@ -145,9 +151,7 @@ class AppRunnerConnectionService:
         return pb.UntagResourceResponse()
 
     @rpc("apprunner.ListTagsForResource")
-    async def ListTagsForResource(
-        self, request: pb.ListTagsForResourceRequest, context: Ctx
-    ) -> pb.ListTagsForResourceResponse:
+    async def ListTagsForResource(self, request: pb.ListTagsForResourceRequest, context: Ctx) -> ReadAnswer:
         await self._scope.arn(request.resource_arn)
-        tags = await self._ops.list_tags_for_resource(arn=request.resource_arn)
-        return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))
+        read = await self._ops.list_tags_for_resource(arn=request.resource_arn, options=read_options(context))
+        return ReadAnswer(pb.ListTagsForResourceResponse(tags=_tags_pb(read.value)), read.info)

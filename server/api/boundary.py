@@ -8,13 +8,14 @@ import itertools
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
 from google.protobuf.message import Message
 
 from connfacade.server import callcontext
 from connfacade.server.api.audit_trail import Auditor, CallAudit
+from connfacade.server.api.responses import ReadAnswer
 from connfacade.server.api.status import to_status
 from connfacade.server.api.wire import EncodedRequest, UndecodableRequest
 from connfacade.server.audit import AuditSinkError
@@ -25,8 +26,8 @@ from connfacade.server.domain import (
     InvalidArgument,
     Unauthenticated,
 )
-from connfacade.server.security import OPEN_GATE, Gate, TooManyFailures
-from connfacade.server.store.reads import ReadOptions
+from connfacade.server.security import OPEN_GATE, Gate, TooManyFailures, bind_caller
+from connfacade.server.store import SERVER_DEFAULTS, ReadOptions
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -34,10 +35,9 @@ if TYPE_CHECKING:
     import grpc
 
     from connfacade.server.security import Principal
+    from connfacade.server.store import ReadInfo
 
 log = structlog.get_logger("connfacade.rpc")
-
-Resp = TypeVar("Resp")
 
 MAX_REQUEST_ID = 128
 
@@ -74,13 +74,12 @@ MAX_STALENESS_KEY = "x-connfacade-max-staleness-ms"
 MAX_STALENESS_MS = 86_400_000  # a day: any older answer is no cache read worth asking for
 _MILLISECONDS = re.compile(rf"0*([0-9]{{1,{len(str(MAX_STALENESS_MS))}}})")
 CONSISTENT_READ_KEY = "x-connfacade-consistent-read"
-DEFAULT_READ = ReadOptions()
 
 
 def read_options_of(metadata: Mapping[str, str]) -> ReadOptions:
     """The read options the caller set in request metadata (DESIGN.md's names)."""
     if MAX_STALENESS_KEY not in metadata and CONSISTENT_READ_KEY not in metadata:
-        return DEFAULT_READ
+        return SERVER_DEFAULTS
     violations = []
     max_staleness: float | None = None
     if raw := metadata.get(MAX_STALENESS_KEY, "").strip():
@@ -102,31 +101,40 @@ def read_options_of(metadata: Mapping[str, str]) -> ReadOptions:
     return ReadOptions(max_staleness=max_staleness, consistent=consistent == "true")
 
 
-def response_metadata(call: callcontext.CallContext) -> tuple[tuple[str, str], ...]:
-    """Trailing metadata of a successful call."""
+def read_options(context: grpc.aio.ServicerContext[Any, Any]) -> ReadOptions:
+    """The read options of the call ``context`` serves (the boundary has refused bad ones already)."""
+    return read_options_of(request_metadata(context))
+
+
+def response_metadata(
+    call: callcontext.CallContext, read: ReadInfo | None = None
+) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata of a successful call; ``read``: how the store answered it, for a read."""
     out = [("x-request-id", call.request_id)]
     if call.aws_request_id:
         out.append(("x-aws-request-id", call.aws_request_id))
-    if (info := call.read_info) is not None:
+    if read is not None:
         out += [
-            ("x-connfacade-cache", info.result.value),
-            ("x-connfacade-revision", str(info.revision)),
-            ("x-connfacade-age-ms", str(round(info.age * 1000))),
+            ("x-connfacade-cache", read.result.value),
+            ("x-connfacade-revision", str(read.revision)),
+            ("x-connfacade-age-ms", str(round(read.age * 1000))),
         ]
     return tuple(out)
 
 
-def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[..., Awaitable[Resp]]]:
+def rpc(method: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     """Wraps a servicer method (unary, or streaming through context.write).
 
-    It is the only place a method's failures become statuses.
+    It is the only place a method's failures become statuses. A read's handler
+    answers a `ReadAnswer`: the response goes to the caller, how the store
+    answered into the trailing metadata.
     """
 
     event_name = method.partition(".")[2]
 
-    def wrap(handler: Callable[..., Awaitable[Resp]]) -> Callable[..., Awaitable[Resp]]:
+    def wrap(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(handler)
-        async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
+        async def run(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
             metadata = request_metadata(context)
             request_id, supplied = request_id_of(metadata)
@@ -152,20 +160,23 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                 call.write_ahead = audit.write_ahead()  # a mutation's intent precedes its AWS call
             try:
                 gate: Gate = getattr(self, "gate", OPEN_GATE)
-                call.principal = _identify(gate, context, metadata, request, audit)
+                principal = _identify(gate, context, metadata, request, audit)
+                bind_caller(principal)
                 # Only now is anything of the request looked at: its caller is known.
                 request, undecodable = _decoded(request)
                 if audit is not None:
-                    known = call.principal.name if gate.authenticates else None
+                    known = principal.name if gate.authenticates else None
                     _note_request(audit, request, undecodable, known)
-                gate.admit(call.principal, event_name)  # the call is in flight from here...
+                gate.admit(principal, event_name)  # the call is in flight from here...
                 try:
                     # Only now: the unauthenticated learn nothing of message types.
                     _refuse_undecodable(undecodable)
-                    call.read_options = read_options_of(metadata)
-                    response = await handler(self, request, context)
+                    # Every call's read headers are checked, read or not; a read takes them
+                    # from its request metadata (`read_options`) and answers a `ReadAnswer`.
+                    read_options_of(metadata)
+                    answer = await handler(self, request, context)
                 finally:
-                    gate.release(call.principal, event_name)  # ...to here
+                    gate.release(principal, event_name)  # ...to here
             except asyncio.CancelledError:
                 log.info("rpc.cancelled", duration_ms=_ms(started))
                 if audit is not None:
@@ -173,15 +184,23 @@ def rpc(method: str) -> Callable[[Callable[..., Awaitable[Resp]]], Callable[...,
                 raise
             except Exception as err:  # noqa: BLE001 - this is the boundary
                 await _fail(context, err, call, audit, started)
+            response, read = _read_answered(answer)
             if audit is not None:
                 await _record_success(context, audit, response, call)
-            context.set_trailing_metadata(response_metadata(call))
+            context.set_trailing_metadata(response_metadata(call, read))
             log.info("rpc.ok", code="OK", duration_ms=_ms(started), aws_request_id=call.aws_request_id)
             return response
 
         return run
 
     return wrap
+
+
+def _read_answered(answer: Any) -> tuple[Any, ReadInfo | None]:
+    """A handler's response, and how the store answered its read (None: no read)."""
+    if isinstance(answer, ReadAnswer):
+        return answer.response, answer.read
+    return answer, None
 
 
 def _identify(

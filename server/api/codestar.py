@@ -8,8 +8,8 @@ from connfacade.codestar.v1 import connection_service_pb2 as pb
 from connfacade.codestar.v1 import host_service_pb2 as host_pb
 from connfacade.codestar.v1 import types_pb2
 from connfacade.server.api import convert
-from connfacade.server.api.boundary import rpc
-from connfacade.server.api.responses import ResponseCache
+from connfacade.server.api.boundary import read_options, rpc
+from connfacade.server.api.responses import ReadAnswer, ResponseCache
 from connfacade.server.api.scopes import ScopeGuard, is_host_arn
 from connfacade.server.api.streams import ConnectionStreams
 from connfacade.server.domain import ConnectionStatus, DomainError, VpcConfiguration
@@ -114,14 +114,14 @@ class CodeStarConnectionService:
         self.auditor = auditor  # read by the rpc boundary
         self.gate = gate  # read by the rpc boundary
         self._responses = ResponseCache()
-        self._streams = ConnectionStreams(ops.cache, pb, connection_pb, _PROVIDERS, gate.watchers)
+        self._streams = ConnectionStreams(ops.store, pb, connection_pb, _PROVIDERS, gate.watchers)
         self._scope = ScopeGuard(self._name_of)
 
     async def _name_of(self, arn: str) -> str | None:
         if self._hosts is not None and is_host_arn(arn):
             return await host_name_of(self._hosts, arn)
         # From the store, not AWS: asking AWS would tell a caller what exists.
-        connection = self._ops.cache.store.get(arn)
+        connection = self._ops.store.known(arn)
         return connection.name if connection is not None else None
 
     @rpc("codestar.CreateConnection")
@@ -140,35 +140,36 @@ class CodeStarConnectionService:
         )
 
     @rpc("codestar.GetConnection")
-    async def GetConnection(
-        self, request: pb.GetConnectionRequest, context: Ctx
-    ) -> pb.GetConnectionResponse | bytes:
+    async def GetConnection(self, request: pb.GetConnectionRequest, context: Ctx) -> ReadAnswer:
         await self._scope.arn(request.connection_arn)
-        connection = await self._ops.get_connection(arn=request.connection_arn)
-        return self._responses.for_current_read(
+        read = await self._ops.get_connection(arn=request.connection_arn, options=read_options(context))
+        return self._responses.answer(
+            read.info,
             ("get", request.connection_arn),
-            lambda: pb.GetConnectionResponse(connection=connection_pb(connection)),
+            lambda: pb.GetConnectionResponse(connection=connection_pb(read.value)),
         )
 
     @rpc("codestar.ListConnections")
-    async def ListConnections(
-        self, request: pb.ListConnectionsRequest, context: Ctx
-    ) -> pb.ListConnectionsResponse | bytes:
+    async def ListConnections(self, request: pb.ListConnectionsRequest, context: Ctx) -> ReadAnswer:
         max_results = convert.optional_int(request, "max_results")
-        page = await self._ops.list_connections(
+        read = await self._ops.list_connections(
             provider_type=convert.provider_type(
                 request.provider_type_filter, _PROVIDERS, "provider_type_filter"
             ),
             host_arn=request.host_arn_filter,
             max_results=max_results,
             next_token=request.next_token,
+            options=read_options(context),
         )
+        page = read.value
         if self._scope.restricted:
-            return pb.ListConnectionsResponse(
+            visible = pb.ListConnectionsResponse(
                 connections=[connection_pb(c) for c in self._scope.visible(page.items, _connection_key)],
                 next_token=page.next_token,
             )
-        return self._responses.for_current_read(
+            return ReadAnswer(visible, read.info)
+        return self._responses.answer(
+            read.info,
             ("list", request.provider_type_filter, request.host_arn_filter, max_results, request.next_token),
             lambda: pb.ListConnectionsResponse(
                 connections=[connection_pb(c) for c in page.items], next_token=page.next_token
@@ -180,14 +181,14 @@ class CodeStarConnectionService:
         await self._streams.watch(request, context)
 
     @rpc("codestar.WaitForConnection")
-    async def WaitForConnection(
-        self, request: pb.WaitForConnectionRequest, context: Ctx
-    ) -> pb.WaitForConnectionResponse:
+    async def WaitForConnection(self, request: pb.WaitForConnectionRequest, context: Ctx) -> ReadAnswer:
         await self._scope.arn(request.connection_arn)
         statuses = self._streams.statuses(request.statuses)
         with self._streams.held():
-            connection = await self._ops.wait_for_connection(arn=request.connection_arn, statuses=statuses)
-        return pb.WaitForConnectionResponse(connection=connection_pb(connection))
+            read = await self._ops.wait_for_connection(
+                arn=request.connection_arn, statuses=statuses, options=read_options(context)
+            )
+        return ReadAnswer(pb.WaitForConnectionResponse(connection=connection_pb(read.value)), read.info)
 
     @rpc("codestar.DeleteConnection")
     async def DeleteConnection(
@@ -210,12 +211,10 @@ class CodeStarConnectionService:
         return pb.UntagResourceResponse()
 
     @rpc("codestar.ListTagsForResource")
-    async def ListTagsForResource(
-        self, request: pb.ListTagsForResourceRequest, context: Ctx
-    ) -> pb.ListTagsForResourceResponse:
+    async def ListTagsForResource(self, request: pb.ListTagsForResourceRequest, context: Ctx) -> ReadAnswer:
         await self._scope.arn(request.resource_arn)
-        tags = await self._ops.list_tags_for_resource(arn=request.resource_arn)
-        return pb.ListTagsForResourceResponse(tags=_tags_pb(tags))
+        read = await self._ops.list_tags_for_resource(arn=request.resource_arn, options=read_options(context))
+        return ReadAnswer(pb.ListTagsForResourceResponse(tags=_tags_pb(read.value)), read.info)
 
 
 class CodeStarHostService:

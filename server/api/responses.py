@@ -6,17 +6,23 @@ the rest of a cached read; the store changes far less often than it is read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
-
-from google.protobuf.message import Message
-
-from connfacade.server import callcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
 
+    from google.protobuf.message import Message
 
-M = TypeVar("M", bound=Message)
+    from connfacade.server.store import ReadInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAnswer:
+    """A read RPC's response and how the store answered the read; the boundary sends both back."""
+
+    response: Message | bytes
+    read: ReadInfo
 
 
 class ResponseCache:
@@ -39,9 +45,6 @@ class ResponseCache:
                 self._entries[key] = cached
         return cached
 
-    def for_current_read(self, key: Hashable, build: Callable[[], M]) -> bytes | M:
-        """The response of the read the current call just made, from cache when it can be."""
-        call = callcontext.current()
-        if call is None or call.read_info is None:
-            return build()
-        return self.bytes_for(call.read_info.revision, key, build)
+    def answer(self, read: ReadInfo, key: Hashable, build: Callable[[], Message]) -> ReadAnswer:
+        """The answer to a read the store answered at ``read.revision``, its bytes built at most once."""
+        return ReadAnswer(self.bytes_for(read.revision, key, build), read)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from connfacade.server import callcontext
 from connfacade.server.domain import AccessDenied
+from connfacade.server.security import caller
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -51,17 +51,17 @@ class ScopeGuard:
     @property
     def restricted(self) -> bool:
         """Whether the current caller sees only part of the resources."""
-        return callcontext.principal().restricted
+        return caller().restricted
 
     def name(self, name: str) -> None:
         """A resource named in the request (e.g. a create): refused when out of scope."""
-        principal = callcontext.principal()
+        principal = caller()
         if not principal.may_access(name=name):
             raise _denied(principal, f"name {name!r}")
 
     async def arn(self, arn: str) -> None:
         """A resource given by ARN: refused when out of scope, or when its name cannot be found."""
-        principal = callcontext.principal()
+        principal = caller()
         if principal.may_access(arn=arn):
             return
         if principal.name_scoped:
@@ -79,5 +79,5 @@ class ScopeGuard:
 
     def visible(self, items: Sequence[T], key: Callable[[T], tuple[str, str]]) -> list[T]:
         """The items the current caller may see; ``key`` gives an item's (name, ARN)."""
-        principal = callcontext.principal()
+        principal = caller()
         return [item for item in items if principal.may_access(name=key(item)[0], arn=key(item)[1])]

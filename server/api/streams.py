@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from connfacade.server import callcontext
 from connfacade.server.api import convert
+from connfacade.server.api.boundary import read_options
 from connfacade.server.domain import (
     ConnectionStatus,
     DomainError,
@@ -25,17 +25,15 @@ from connfacade.server.domain import (
     QuotaExceeded,
     Unavailable,
 )
-from connfacade.server.security import WatcherCounts
-from connfacade.server.store.events import ChangeEvent, EventType
-from connfacade.server.store.watch import WatchFilter
+from connfacade.server.security import WatcherCounts, caller
+from connfacade.server.store import ChangeEvent, EventType, WatchFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
 
     from connfacade.server.domain import Connection
-    from connfacade.server.store import ConnectionCache
-    from connfacade.server.store.watch import Watcher
+    from connfacade.server.store import ConnectionStore, Watcher
 
 RESUME_TOKEN_KEY = "x-connfacade-resume-token"  # noqa: S105 - a metadata key, not a secret
 MIN_BOOKMARK_INTERVAL = 1.0
@@ -48,13 +46,13 @@ class ConnectionStreams:
 
     def __init__(
         self,
-        cache: ConnectionCache,
+        store: ConnectionStore,
         pb: ModuleType,
         to_pb: Callable[[Connection], Any],
         providers: dict[int, str],
         watchers: WatcherCounts | None = None,
     ) -> None:
-        self._cache = cache
+        self._store = store
         self._watchers = watchers or WatcherCounts()
         self._pb = pb
         self._to_pb = to_pb
@@ -83,7 +81,7 @@ class ConnectionStreams:
             if provider is None:
                 raise InvalidArgument([FieldViolation(f"provider_types[{i}]", "must not be UNSPECIFIED")])
             providers.add(provider)
-        principal = callcontext.principal()
+        principal = caller()
         scope = (lambda name, arn: principal.may_access(name=name, arn=arn)) if principal.restricted else None
         return WatchFilter(
             arns=frozenset(request.connection_arns),
@@ -95,7 +93,7 @@ class ConnectionStreams:
 
     def _bookmark_interval(self, request: Any) -> float:
         if not request.HasField("bookmark_interval"):
-            return self._cache.settings.bookmark_interval
+            return self._store.bookmark_interval
         # From the raw fields: any int64 is a valid proto value, and converting
         # one beyond timedelta's range would raise instead of being refused.
         duration = request.bookmark_interval
@@ -131,7 +129,7 @@ class ConnectionStreams:
         data = self._encoded.get(event.revision)
         if data is None:
             data = self._message(
-                event.type, event.revision, self._cache.hub.token(event.revision), event.connection
+                event.type, event.revision, self._store.resume_token(event.revision), event.connection
             )
             self._encoded[event.revision] = data
             if len(self._encoded) > _ENCODED_EVENTS:
@@ -143,7 +141,7 @@ class ConnectionStreams:
             self._pb.WatchConnectionsResponse(
                 type=self._pb.EVENT_TYPE_BOOKMARK,
                 revision=revision,
-                resume_token=self._cache.hub.token(revision),
+                resume_token=self._store.resume_token(revision),
             ).SerializeToString()
         )
 
@@ -159,7 +157,7 @@ class ConnectionStreams:
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Counts a watch stream or a wait against its principal's limit while it runs."""
-        principal = callcontext.principal()
+        principal = caller()
         if not self._watchers.open(principal):
             raise QuotaExceeded(
                 f"principal {principal.name!r} already holds {self._watchers.limit(principal)} watch streams "
@@ -174,39 +172,41 @@ class ConnectionStreams:
     async def _serve(
         self, request: Any, context: grpc.aio.ServicerContext[Any, Any], flt: WatchFilter, interval: float
     ) -> None:
-        hub = self._cache.hub
-        if not request.resume_token:
-            await self._cache.read(callcontext.read_options())  # a snapshot needs a store that has listed
-        opening = hub.open(flt, resume_token=request.resume_token, snapshot=not request.skip_initial_snapshot)
+        store = self._store
+        opening = await store.watch(
+            flt,
+            resume_token=request.resume_token,
+            snapshot=not request.skip_initial_snapshot,
+            options=read_options(context),
+        )
         watcher = opening.watcher
         try:
             if opening.snapshot is not None:
                 watcher.in_snapshot = True
-                in_snapshot = hub.token(opening.revision, in_snapshot=True)
+                in_snapshot = store.resume_token(opening.revision, in_snapshot=True)
                 for connection in opening.snapshot:
                     message = self._message(EventType.ADDED, opening.revision, in_snapshot, connection)
                     await self._send(context, watcher, message)
             if not request.resume_token or opening.snapshot is not None:
                 watcher.in_snapshot = False
-                synced = self._message(None, opening.revision, hub.token(opening.revision), None)
+                synced = self._message(None, opening.revision, store.resume_token(opening.revision), None)
                 await self._send(context, watcher, synced)
             for event in opening.replay:
                 watcher.position = event.revision
                 await self._send(context, watcher, self._encode(event))
             await self._follow(watcher, interval, context)
         finally:
-            hub.close(watcher)
+            store.unwatch(watcher)
 
     async def _follow(
         self, watcher: Watcher, interval: float, context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        hub = self._cache.hub
         while True:
             batch = await watcher.next_batch(interval)
             if watcher.closing or watcher.overflowed:
                 raise self._ending(watcher)
             if batch is None:  # quiet: every event so far was sent or filtered out
-                watcher.position = hub.store.revision
+                watcher.position = self._store.revision
                 await self._send(context, watcher, self._bookmark(watcher.position))
                 continue
             for event in batch:
@@ -238,7 +238,7 @@ class ConnectionStreams:
 
     def _ending(self, watcher: Watcher) -> DomainError:
         """Why the stream ends (shutdown or overflow), with the token to resume from."""
-        token = self._cache.hub.token(watcher.position, in_snapshot=watcher.in_snapshot)
+        token = self._store.resume_token(watcher.position, in_snapshot=watcher.in_snapshot)
         trailers = ((RESUME_TOKEN_KEY, token),)
         if watcher.closing:
             return Unavailable(

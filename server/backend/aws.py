@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from connfacade.server import callcontext
 from connfacade.server.backend.errors import translate_client_error, translate_transport_error
 from connfacade.server.backend.retries import answer_quotas_at_once
+from connfacade.server.deadlines import bounded
 from connfacade.server.domain import Service
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class AioBotoBackend:
             raise RuntimeError("AioBotoBackend.call before start()")
         method = getattr(client, _method_name(operation))
         # Retries included, the call ends before the caller's deadline: work past it is wasted.
-        async with callcontext.bounded(operation):
+        async with bounded(operation):
             try:
                 response: dict[str, Any] = await method(**params)
             except ClientError as err:

@@ -19,14 +19,13 @@ from connfacade.server.operations import shapes
 from connfacade.server.operations.idempotency import IdempotencyCache
 from connfacade.server.operations.paging import all_items
 from connfacade.server.operations.validation import check
-from connfacade.server.store import ConnectionCache, StoreSettings
-from connfacade.server.store.waiting import wait_for
-from connfacade.server.store.watch import WatchFilter
+from connfacade.server.store import SERVER_DEFAULTS, ConnectionStore, MemoryStore, Read, StoreSettings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
+    from connfacade.server.store import ReadOptions
 
 T = TypeVar("T")
 SERVICE = Service.APPRUNNER
@@ -44,6 +43,15 @@ def _list_params(name: str, max_results: int | None, token: str) -> dict[str, An
     return params
 
 
+def _found(read: Read[Connection | None], key: str) -> Read[Connection]:
+    """The connection a read found; NOT_FOUND if there is none."""
+    if read.value is None:
+        raise NotFound(
+            f"Connection {key} does not exist", resource_type="apprunner:connection", resource_name=key
+        )
+    return Read(read.value, read.info)
+
+
 class AppRunnerConnections:
     """App Runner connection operations: reads from the live store, writes through it."""
 
@@ -57,7 +65,7 @@ class AppRunnerConnections:
     ) -> None:
         self._backend = backend
         self._idempotency = idempotency or IdempotencyCache()
-        self.cache = ConnectionCache(
+        self.store: ConnectionStore = MemoryStore(
             SERVICE, self.list_upstream, settings or StoreSettings(), on_refresh=on_refresh
         )
 
@@ -92,12 +100,13 @@ class AppRunnerConnections:
         async def create() -> Connection:
             out = await self._backend.call(SERVICE, "CreateConnection", params)
             connection = shapes.apprunner_connection(out["Connection"])
-            self.cache.store.upsert(connection, tags=list(tags))
+            self.store.upsert(connection, tags=list(tags))
             return connection
 
         async def replay(arn: str) -> Connection:
             # Made before a restart: the connection as it is now (by name, if AWS's answer was not recorded).
-            return await self.get_connection(arn=arn) if arn else await self.get_connection(name=name)
+            made = await self.get_connection(arn=arn) if arn else await self.get_connection(name=name)
+            return made.value
 
         return await self._once("CreateConnection", params, create, replay)
 
@@ -111,12 +120,18 @@ class AppRunnerConnections:
         return await all_items(self._list_page)
 
     async def list_connections(
-        self, *, name: str = "", max_results: int | None = None, next_token: str = ""
-    ) -> Page[Connection]:
+        self,
+        *,
+        name: str = "",
+        max_results: int | None = None,
+        next_token: str = "",
+        options: ReadOptions = SERVER_DEFAULTS,
+    ) -> Read[Page[Connection]]:
         """One page of connections, from the store."""
         check(SERVICE, "ListConnections", _list_params(name, max_results, next_token))
-        await self.cache.read_recorded()
-        return self.cache.page(lambda c: not name or c.name == name, f"name={name}", max_results, next_token)
+        return await self.store.page(
+            lambda c: not name or c.name == name, f"name={name}", max_results, next_token, options
+        )
 
     @staticmethod
     def _check_arn_or_name(arn: str, name: str) -> None:
@@ -131,31 +146,25 @@ class AppRunnerConnections:
             check(SERVICE, "ListConnections", {"ConnectionName": name})
 
     async def wait_for_connection(
-        self, *, arn: str = "", name: str = "", statuses: frozenset[ConnectionStatus] = frozenset()
-    ) -> Connection:
+        self,
+        *,
+        arn: str = "",
+        name: str = "",
+        statuses: frozenset[ConnectionStatus] = frozenset(),
+        options: ReadOptions = SERVER_DEFAULTS,
+    ) -> Read[Connection]:
         """The connection once it reaches one of ``statuses`` (default: AVAILABLE or ERROR)."""
         self._check_arn_or_name(arn, name)
-        store = self.cache.store
-        return await wait_for(
-            self.cache,
-            WatchFilter(arns=frozenset({arn} if arn else ()), names=frozenset({name} if name else ())),
-            lambda: store.get(arn) if arn else store.find_by_name(name),
-            statuses,
-            name=arn or name,
-            resource_type="apprunner:connection",
-        )
+        read = await self.store.wait(arn=arn, name=name, statuses=statuses, options=options)
+        return _found(read, arn or name)
 
-    async def get_connection(self, *, arn: str = "", name: str = "") -> Connection:
+    async def get_connection(
+        self, *, arn: str = "", name: str = "", options: ReadOptions = SERVER_DEFAULTS
+    ) -> Read[Connection]:
         """One connection by ARN or by name, from the store (App Runner lacks this call)."""
         self._check_arn_or_name(arn, name)
-        await self.cache.read_recorded()
-        match = self.cache.store.get(arn) if arn else self.cache.store.find_by_name(name)
-        if match is None:
-            key = arn or name
-            raise NotFound(
-                f"Connection {key} does not exist", resource_type="apprunner:connection", resource_name=key
-            )
-        return match
+        read = await (self.store.get(arn, options) if arn else self.store.find(name, options))
+        return _found(read, arn or name)
 
     async def delete_connection(self, *, arn: str) -> Connection:
         """Deletes a connection and returns it as deleted."""
@@ -163,7 +172,7 @@ class AppRunnerConnections:
 
         async def delete() -> Connection:
             out = await self._backend.call(SERVICE, "DeleteConnection", params)
-            self.cache.store.remove(arn)
+            self.store.remove(arn)
             return shapes.apprunner_connection(out["Connection"])
 
         async def replay(_made: str) -> Connection:
@@ -183,14 +192,16 @@ class AppRunnerConnections:
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags."""
         await self._call("TagResource", {"ResourceArn": arn, "Tags": shapes.tags_to_aws(tags)})
-        self.cache.store.merge_tags(arn, added=tags)
+        self.store.merge_tags(arn, added=tags)
 
     async def untag_resource(self, *, arn: str, keys: Sequence[str]) -> None:
         """Removes tags by key."""
         await self._call("UntagResource", {"ResourceArn": arn, "TagKeys": list(keys)})
-        self.cache.store.merge_tags(arn, removed=keys)
+        self.store.merge_tags(arn, removed=keys)
 
-    async def list_tags_for_resource(self, *, arn: str) -> tuple[Tag, ...]:
+    async def list_tags_for_resource(
+        self, *, arn: str, options: ReadOptions = SERVER_DEFAULTS
+    ) -> Read[tuple[Tag, ...]]:
         """The resource's tags, from memory when fresh enough."""
         params = {"ResourceArn": arn}
         check(SERVICE, "ListTagsForResource", params)
@@ -199,4 +210,4 @@ class AppRunnerConnections:
             out = await self._backend.call(SERVICE, "ListTagsForResource", params)
             return shapes.tags_from_aws(out.get("Tags"))
 
-        return await self.cache.tags(arn, fetch)
+        return await self.store.tags(arn, fetch, options)

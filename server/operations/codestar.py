@@ -21,14 +21,13 @@ from connfacade.server.operations import shapes
 from connfacade.server.operations.idempotency import IdempotencyCache
 from connfacade.server.operations.paging import all_items, first_nonempty_page
 from connfacade.server.operations.validation import check
-from connfacade.server.store import ConnectionCache, StoreSettings
-from connfacade.server.store.waiting import wait_for
-from connfacade.server.store.watch import WatchFilter
+from connfacade.server.store import SERVER_DEFAULTS, ConnectionStore, MemoryStore, Read, StoreSettings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from connfacade.server.backend import AwsBackend
+    from connfacade.server.store import ReadOptions
 
 T = TypeVar("T")
 SERVICE = Service.CODESTAR
@@ -48,6 +47,17 @@ def _list_params(
     if token:
         params["NextToken"] = token
     return params
+
+
+def _found(read: Read[Connection | None], arn: str) -> Read[Connection]:
+    """The connection a read found; NOT_FOUND if there is none."""
+    if read.value is None:
+        raise NotFound(
+            f"Connection {arn} does not exist",
+            resource_type="codestar-connections:connection",
+            resource_name=arn,
+        )
+    return Read(read.value, read.info)
 
 
 class _CodeStar:
@@ -90,7 +100,7 @@ class CodeStarConnections(_CodeStar):
         idempotency: IdempotencyCache | None = None,
     ) -> None:
         super().__init__(backend, idempotency)
-        self.cache = ConnectionCache(
+        self.store: ConnectionStore = MemoryStore(
             SERVICE, self.list_upstream, settings or StoreSettings(), on_refresh=on_refresh
         )
 
@@ -127,7 +137,7 @@ class CodeStarConnections(_CodeStar):
                     host_arn=host_arn,
                     console_url=shapes.codestar_console_url(arn),
                 )
-            self.cache.store.upsert(connection, tags=created_tags)
+            self.store.upsert(connection, tags=created_tags)
             return connection, created_tags
 
         async def replay(arn: str) -> tuple[Connection, tuple[Tag, ...]]:
@@ -138,37 +148,26 @@ class CodeStarConnections(_CodeStar):
                     "not calling AWS again",
                     aws_code="OutcomeUnknown",
                 )
-            return await self.get_connection(arn=arn), await self.list_tags_for_resource(arn=arn)
+            connection, tags = await self.get_connection(arn=arn), await self.list_tags_for_resource(arn=arn)
+            return connection.value, tags.value
 
         return await self._once("CreateConnection", params, create, replay)
 
-    async def get_connection(self, *, arn: str) -> Connection:
+    async def get_connection(self, *, arn: str, options: ReadOptions = SERVER_DEFAULTS) -> Read[Connection]:
         """One connection by ARN (either ARN prefix), from the store."""
         check(SERVICE, "GetConnection", {"ConnectionArn": arn})
-        await self.cache.read_recorded()
-        connection = self.cache.store.get(arn)
-        if connection is None:
-            raise NotFound(
-                f"Connection {arn} does not exist",
-                resource_type="codestar-connections:connection",
-                resource_name=arn,
-            )
-        return connection
+        return _found(await self.store.get(arn, options), arn)
 
     async def wait_for_connection(
-        self, *, arn: str, statuses: frozenset[ConnectionStatus] = frozenset()
-    ) -> Connection:
+        self,
+        *,
+        arn: str,
+        statuses: frozenset[ConnectionStatus] = frozenset(),
+        options: ReadOptions = SERVER_DEFAULTS,
+    ) -> Read[Connection]:
         """The connection once it reaches one of ``statuses`` (default: AVAILABLE or ERROR)."""
         check(SERVICE, "GetConnection", {"ConnectionArn": arn})
-        store = self.cache.store
-        return await wait_for(
-            self.cache,
-            WatchFilter(arns=frozenset({arn})),
-            lambda: store.get(arn),
-            statuses,
-            name=arn,
-            resource_type="codestar-connections:connection",
-        )
+        return _found(await self.store.wait(arn=arn, statuses=statuses, options=options), arn)
 
     async def list_upstream(self) -> list[Connection]:
         """Every connection of the account, from AWS, across all pages."""
@@ -186,10 +185,10 @@ class CodeStarConnections(_CodeStar):
         host_arn: str = "",
         max_results: int | None = None,
         next_token: str = "",
-    ) -> Page[Connection]:
+        options: ReadOptions = SERVER_DEFAULTS,
+    ) -> Read[Page[Connection]]:
         """One page of connections, from the store."""
         check(SERVICE, "ListConnections", _list_params(provider_type, host_arn, max_results, next_token))
-        await self.cache.read_recorded()
         host_key = arn_key(host_arn) if host_arn else ""
 
         def keep(c: Connection) -> bool:
@@ -198,7 +197,7 @@ class CodeStarConnections(_CodeStar):
             )
 
         filter_key = f"provider={provider_type.value if provider_type else ''}&host={host_key}"
-        return self.cache.page(keep, filter_key, max_results, next_token)
+        return await self.store.page(keep, filter_key, max_results, next_token, options)
 
     async def delete_connection(self, *, arn: str) -> None:
         """Deletes a connection."""
@@ -206,7 +205,7 @@ class CodeStarConnections(_CodeStar):
 
         async def delete() -> None:
             await self._backend.call(SERVICE, "DeleteConnection", params)
-            self.cache.store.remove(arn)
+            self.store.remove(arn)
 
         async def replay(_made: str) -> None:
             return None  # deleted before a restart: the answer is empty
@@ -216,14 +215,16 @@ class CodeStarConnections(_CodeStar):
     async def tag_resource(self, *, arn: str, tags: Sequence[Tag]) -> None:
         """Adds or overwrites tags on a connection or host."""
         await self._call("TagResource", {"ResourceArn": arn, "Tags": shapes.tags_to_aws(tags)})
-        self.cache.store.merge_tags(arn, added=tags)
+        self.store.merge_tags(arn, added=tags)
 
     async def untag_resource(self, *, arn: str, keys: Sequence[str]) -> None:
         """Removes tags by key."""
         await self._call("UntagResource", {"ResourceArn": arn, "TagKeys": list(keys)})
-        self.cache.store.merge_tags(arn, removed=keys)
+        self.store.merge_tags(arn, removed=keys)
 
-    async def list_tags_for_resource(self, *, arn: str) -> tuple[Tag, ...]:
+    async def list_tags_for_resource(
+        self, *, arn: str, options: ReadOptions = SERVER_DEFAULTS
+    ) -> Read[tuple[Tag, ...]]:
         """The resource's tags, from memory when fresh enough."""
         params = {"ResourceArn": arn}
         check(SERVICE, "ListTagsForResource", params)
@@ -232,7 +233,7 @@ class CodeStarConnections(_CodeStar):
             out = await self._backend.call(SERVICE, "ListTagsForResource", params)
             return shapes.tags_from_aws(out.get("Tags"))
 
-        return await self.cache.tags(arn, fetch)
+        return await self.store.tags(arn, fetch, options)
 
 
 class CodeStarHosts(_CodeStar):

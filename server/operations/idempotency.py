@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from connfacade.client import policy
 from connfacade.server import callcontext
+from connfacade.server.deadlines import bounded
 from connfacade.server.domain import FieldViolation, InvalidArgument, Unavailable
+from connfacade.server.security import caller
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -56,7 +58,7 @@ def idempotency_key() -> str | None:
     if call is None or not call.request_id_supplied:
         return None
     try:
-        return f"{call.principal.name}/{uuid.UUID(call.request_id)}"
+        return f"{caller().name}/{uuid.UUID(call.request_id)}"
     except ValueError:
         return None
 
@@ -159,7 +161,7 @@ class IdempotencyCache:
                     ]
                 )
             try:
-                async with callcontext.bounded("waiting for the first call with this request id"):
+                async with bounded("waiting for the first call with this request id"):
                     result: T = await asyncio.shield(entry.result)
             finally:
                 # The retry's record and trailer name the AWS request id of the call it joined.
@@ -178,7 +180,7 @@ class IdempotencyCache:
         task.add_done_callback(self._running.discard)
         task.add_done_callback(lambda done: self._forget_failure(key, entry, done))
         try:
-            async with callcontext.bounded("waiting for AWS"):
+            async with bounded("waiting for AWS"):
                 result = await asyncio.shield(task)
         finally:
             # Also on failure: the caller's error and audit record name AWS's request id.

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import tomllib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,20 @@ class Principal:
 
 # Without authentication every caller is this one: it may do everything.
 ANONYMOUS = Principal(name="anonymous", role=Role.EDITOR)
+
+# Who the current call is from: an ambient fact of the call, like its request id.
+# A grpc.aio handler runs in a task of its own, so what one call binds is its own.
+_caller: ContextVar[Principal] = ContextVar("connfacade_principal", default=ANONYMOUS)
+
+
+def caller() -> Principal:
+    """The current call's principal (anonymous outside a call or without authentication)."""
+    return _caller.get()
+
+
+def bind_caller(principal: Principal) -> None:
+    """Makes ``principal`` the current call's: the RPC boundary does, once authentication found it."""
+    _caller.set(principal)
 
 
 def hash_token(token: str) -> str:

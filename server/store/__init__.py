@@ -1,19 +1,35 @@
-"""The live connection store: connections in memory, kept current by one poller per store."""
+"""The live connection store: connections in memory, kept current by one poller per store.
 
-from connfacade.server.store.cache import ConnectionCache, StoreSettings
-from connfacade.server.store.events import ChangeEvent, EventType
-from connfacade.server.store.poller import PollIntervals
-from connfacade.server.store.reads import CacheResult, ReadInfo, ReadOptions
-from connfacade.server.store.store import ConnectionStore
+`ConnectionStore` is the edge the rest of the server uses; `MemoryStore` is the
+in-memory implementation. Everything else of this package is private.
+"""
+
+from connfacade.server.store._edge import (
+    SERVER_DEFAULTS,
+    CacheResult,
+    ConnectionStore,
+    Read,
+    ReadInfo,
+    ReadOptions,
+)
+from connfacade.server.store._events import ChangeEvent, EventType
+from connfacade.server.store._memory import MemoryStore, StoreSettings
+from connfacade.server.store._poller import PollIntervals
+from connfacade.server.store._watch import Opening, Watcher, WatchFilter
 
 __all__ = [
+    "SERVER_DEFAULTS",
     "CacheResult",
     "ChangeEvent",
-    "ConnectionCache",
     "ConnectionStore",
     "EventType",
+    "MemoryStore",
+    "Opening",
     "PollIntervals",
+    "Read",
     "ReadInfo",
     "ReadOptions",
     "StoreSettings",
+    "WatchFilter",
+    "Watcher",
 ]

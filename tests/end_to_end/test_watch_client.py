@@ -49,7 +49,7 @@ def target(facade):
 
 @pytest.fixture
 def hub(facade):
-    return facade.caches["apprunner"].hub
+    return facade.stores["apprunner"]._hub
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ async def test_a_refresh_started_by_an_impatient_caller_still_serves_a_patient_o
     impatient = asyncio.ensure_future(
         failing(apprunner.ListConnections(ar.ListConnectionsRequest(), timeout=DEADLINE))
     )
-    flight = facade.caches["apprunner"].flight
+    flight = facade.stores["apprunner"]._flight
 
     async def in_flight():
         return flight.in_flight

@@ -226,5 +226,5 @@ async def test_shutdown_waits_for_a_create_whose_caller_gave_up(backend, store_s
             await stub.CreateConnection(create(), metadata=request_id(), timeout=1.5)
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     await facade.stop(10)
-    names = [c.name for c in facade.caches["apprunner"].store.connections()]
+    names = [c.name for c in facade.stores["apprunner"]._table.connections()]
     assert names == ["retried-conn"]

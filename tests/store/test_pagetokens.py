@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connfacade.server.domain import InvalidArgument
-from connfacade.server.store.pagetokens import PageTokens
+from connfacade.server.store._pagetokens import PageTokens
 
 
 def test_a_token_resumes_after_its_item():

@@ -9,7 +9,7 @@ import pytest
 
 from connfacade.apprunner.v1 import connection_service_pb2 as ar
 from connfacade.server.domain import Service
-from connfacade.server.store import ConnectionCache, PollIntervals, StoreSettings
+from connfacade.server.store import MemoryStore, PollIntervals, StoreSettings
 
 FAST = 0.1
 
@@ -83,7 +83,7 @@ async def test_the_poller_backs_off_while_aws_throttles(apprunner, control, faca
 
 
 async def _synced(facade, within=None):
-    age = facade.caches["apprunner"].store.age()
+    age = facade.stores["apprunner"].age()
     return age is not None and (within is None or age <= within)
 
 
@@ -110,13 +110,13 @@ async def test_an_unexpected_error_in_a_poll_is_a_failed_poll_not_the_end_of_pol
             raise answer
         return answer
 
-    cache = ConnectionCache(Service.APPRUNNER, lister, StoreSettings(poll=False))
-    await cache.poller.poll_once()
-    assert cache.poller.failures == 1
-    assert cache.store.synced_at is None
-    await cache.poller.poll_once()
-    assert cache.poller.failures == 0
-    assert cache.store.synced_at is not None
+    store = MemoryStore(Service.APPRUNNER, lister, StoreSettings(poll=False))
+    await store._poller.poll_once()
+    assert store._poller.failures == 1
+    assert store.age() is None
+    await store._poller.poll_once()
+    assert store._poller.failures == 0
+    assert store.age() is not None
 
 
 WINDOW = 1.0  # the pending window of the tests below, seconds

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from connfacade.server.store.singleflight import SingleFlight
+from connfacade.server.store._singleflight import SingleFlight
 
 
 async def test_concurrent_callers_share_one_call():

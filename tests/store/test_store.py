@@ -1,10 +1,10 @@
-"""The connection store: diffs, revisions, history and write-through races."""
+"""The store's table: diffs, revisions, history and write-through races."""
 
 from __future__ import annotations
 
 from connfacade.server.domain import Connection, ConnectionStatus, ProviderType, Service, Tag
-from connfacade.server.store.events import EventType
-from connfacade.server.store.store import ConnectionStore
+from connfacade.server.store import EventType
+from connfacade.server.store._table import Table
 
 
 class Clock:
@@ -27,7 +27,7 @@ def conn(name, status=ConnectionStatus.PENDING_HANDSHAKE, arn=None):
 
 def new_store(history=100):
     clock = Clock()
-    return ConnectionStore(Service.CODESTAR, history_limit=history, clock=clock), clock
+    return Table(Service.CODESTAR, history_limit=history, clock=clock), clock
 
 
 def test_first_listing_adds_every_connection_in_order():

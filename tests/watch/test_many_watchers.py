@@ -47,7 +47,7 @@ async def test_a_thousand_watchers_each_see_one_transition_exactly_once(apprunne
             (events[0].revision, ar.CONNECTION_STATUS_AVAILABLE)
         }
         # exactly once: nothing more is waiting on any stream
-        hub = facade.caches["apprunner"].hub
+        hub = facade.stores["apprunner"]._hub
         assert len(hub) == WATCHERS
         assert all(not w.buffer for w in hub._watchers)
     finally:

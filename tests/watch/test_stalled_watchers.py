@@ -80,7 +80,7 @@ async def _open_stalled(channel):
 
 async def _blocked(facade, apprunner, n_watchers: int) -> None:
     """Makes changes until every watcher's stream is behind with a write pending, short of overflowing."""
-    hub = facade.caches["apprunner"].hub
+    hub = facade.stores["apprunner"]._hub
     for i in range(BUFFER * 4):
         await create(apprunner, f"stall-{i:03d}")
         behind = [w for w in hub._watchers if w.buffer]  # how far behind each stream is
@@ -93,7 +93,7 @@ async def test_a_watcher_that_never_reads_is_ended_with_resource_exhausted_and_a
     facade, apprunner, stalled_channel
 ):
     """Once watch_buffer events behind, the server frees the watcher; the client reads the token last."""
-    hub = facade.caches["apprunner"].hub
+    hub = facade.stores["apprunner"]._hub
     call = await _open_stalled(stalled_channel)
     for i in range(BUFFER * 6):
         await create(apprunner, f"never-read-{i:03d}")
@@ -116,7 +116,7 @@ async def test_resuming_a_stalled_watcher_from_its_token_misses_and_repeats_noth
     names = [f"resume-{i:03d}" for i in range(BUFFER * 6)]
     for name in names:
         await create(apprunner, name)
-    await eventually(lambda: len(facade.caches["apprunner"].hub) == 0)
+    await eventually(lambda: len(facade.stores["apprunner"]._hub) == 0)
     events, ended_with = await read_to_end(call)
     seen = [e.connection.connection_name for e in events]
     token = dict(ended_with.trailing_metadata())[RESUME_KEY]
@@ -131,7 +131,7 @@ async def test_cancelling_stalled_watches_is_counted_cancelled_without_an_intern
     facade, apprunner, stalled_channel
 ):
     """Cancelled while their writes wait on flow control: CANCELLED in the metric, no rpc.internal_error."""
-    hub = facade.caches["apprunner"].hub
+    hub = facade.stores["apprunner"]._hub
     calls = [await _open_stalled(stalled_channel) for _ in range(10)]
     await _blocked(facade, apprunner, len(calls))
     with capture_logs() as logs:

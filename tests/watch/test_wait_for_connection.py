@@ -110,7 +110,7 @@ async def test_the_callers_deadline_is_honoured(apprunner, facade):
             ar.WaitForConnectionRequest(connection_arn=created.connection_arn), timeout=0.5
         )
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    hub = facade.caches["apprunner"].hub
+    hub = facade.stores["apprunner"]._hub
     async with asyncio.timeout(5):
         while hub.waiters:
             await asyncio.sleep(0.01)
@@ -148,7 +148,7 @@ class TestWaiterCap:
         created = await create(apprunner, "capped-wait")
         request = ar.WaitForConnectionRequest(connection_arn=created.connection_arn)
         first = asyncio.ensure_future(apprunner.WaitForConnection(request, timeout=30))
-        hub = facade.caches["apprunner"].hub
+        hub = facade.stores["apprunner"]._hub
         while hub.waiters < 1:  # the first wait is registered once the hub counts it
             await asyncio.sleep(0.01)
         with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -263,7 +263,7 @@ async def test_shutdown_ends_every_stream_with_unavailable_and_a_resume_token(ap
 
 async def test_cancelled_watchers_leave_no_task_or_buffer_behind(apprunner, facade):
     """Cancelling watches frees their watchers, buffers and tasks at once."""
-    hub = facade.caches["apprunner"].hub
+    hub = facade.stores["apprunner"]._hub
     await apprunner.ListConnections(ar.ListConnectionsRequest())
     baseline_tasks = len(asyncio.all_tasks())
     calls = [watch(apprunner) for _ in range(50)]

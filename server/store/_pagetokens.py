@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from connfacade.server.domain import FieldViolation, InvalidArgument
-from connfacade.server.store.signing import Signer
+from connfacade.server.store._signing import Signer
 
 FIELD = "next_token"
 

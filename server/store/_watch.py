@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connfacade.server.domain import OutOfRange, QuotaExceeded, arn_key
-from connfacade.server.store.resume import RESYNC, Position, ResumeTokens
+from connfacade.server.store._resume import RESYNC, Position, ResumeTokens
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from connfacade.server.domain import Connection, ConnectionStatus, ProviderType
-    from connfacade.server.store.events import ChangeEvent
-    from connfacade.server.store.store import ConnectionStore
+    from connfacade.server.store._events import ChangeEvent
+    from connfacade.server.store._table import Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,7 @@ class WatchHub:
 
     def __init__(
         self,
-        store: ConnectionStore,
+        store: Table,
         *,
         buffer_size: int = 1000,
         max_watchers: int = 20_000,

@@ -16,8 +16,8 @@ from connfacade.server.domain import DomainError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from connfacade.server.store.singleflight import SingleFlight
-    from connfacade.server.store.store import ConnectionStore
+    from connfacade.server.store._singleflight import SingleFlight
+    from connfacade.server.store._table import Table
 
 log = structlog.get_logger("connfacade.poller")
 
@@ -47,7 +47,7 @@ class Poller:
 
     def __init__(
         self,
-        store: ConnectionStore,
+        store: Table,
         refresh: SingleFlight[None],
         intervals: PollIntervals,
         *,

@@ -1,8 +1,8 @@
-"""The live connection store: every connection of one service, a revision, a history.
+"""The store's table: every connection of one service, a revision, a history.
 
-Modelled on the Kubernetes API server's watch cache. The store is plain data
+Modelled on the Kubernetes API server's watch cache. The table is plain data
 and synchronous; the poller and write-through keep it current, readers decide
-whether it is fresh enough (`connfacade.server.store.reads`).
+whether it is fresh enough (`_reads`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from connfacade.server.domain import Connection, ConnectionStatus, arn_key
-from connfacade.server.store.events import ChangeEvent, EventType
+from connfacade.server.store._events import ChangeEvent, EventType
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +31,7 @@ class _Entry:
     tags_version: int = 0  # counts tag writes, so a fetch that began before one cannot undo it
 
 
-class ConnectionStore:
+class Table:
     """Every connection of one service (and account/region), in memory.
 
     ``revision`` increases with every change; the last ``history_limit`` change

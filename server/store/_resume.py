@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from connfacade.server.domain import FieldViolation, InvalidArgument, OutOfRange
-from connfacade.server.store.signing import Signer
+from connfacade.server.store._signing import Signer
 
 FIELD = "resume_token"
 RESYNC = "list again and watch without a resume token"
